@@ -1,0 +1,35 @@
+import { Module, type DynamicModule, type ModuleMetadata, type Type } from '@nestjs/common';
+import { ReceiverConfigModule } from './config/config.module.js';
+import type { ReceiverConfig } from './config/load-settings.js';
+import { HealthModule } from './health/health.module.js';
+import { PublisherModule } from './publisher/publisher.module.js';
+import type { UpdatePublisher } from './publisher/publisher.interface.js';
+import { TelegramModule } from './telegram/telegram.module.js';
+import { WebhookModule } from './webhook/webhook.module.js';
+
+export interface AppModuleOptions {
+  /** The validated configuration (`configFromProcess()` in production, `loadConfig({...})` in tests). */
+  config: ReceiverConfig;
+  /** Extra publishing targets: providers implementing `UpdatePublisher`. */
+  publishers?: Type<UpdatePublisher>[];
+  /** Modules those publishers depend on. */
+  imports?: ModuleMetadata['imports'];
+}
+
+/** The receiver: webhook in, brokers out, Bot API registration, and `/status`. */
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    const { config } = options;
+    return {
+      module: AppModule,
+      imports: [
+        ReceiverConfigModule.forRoot(config),
+        TelegramModule,
+        PublisherModule.forRoot(config, { publishers: options.publishers, imports: options.imports }),
+        WebhookModule,
+        ...(config.settings.WEBHOOK_STATUS_ENDPOINT ? [HealthModule] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,168 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { SECRET_PATTERN, TOKEN_PATTERN, type Settings } from './settings.js';
+
+/** One bot the service receives updates for, with everything derived from its token resolved. */
+export interface BotConfig {
+  /** 1-based position among the configured bots; with `source`, how errors name a bot without its token. */
+  readonly index: number;
+  readonly source: string;
+  readonly token: string;
+  /** URL path of the webhook, without the leading slash. */
+  readonly endpoint: string;
+  readonly secret: string;
+  readonly allowedUpdates?: readonly string[];
+  readonly redisQueue?: string;
+  readonly mqttTopic?: string;
+}
+
+interface BotEntry {
+  token?: unknown;
+  endpoint?: unknown;
+  secret?: unknown;
+  allowed_updates?: unknown;
+  redis_queue?: unknown;
+  mqtt_topic?: unknown;
+}
+
+const KNOWN_KEYS = new Set(['token', 'endpoint', 'secret', 'allowed_updates', 'redis_queue', 'mqtt_topic']);
+
+/** Keyed one-way hash of the token: stable across replicas, reveals nothing about the token. */
+function derive(label: string, token: string): string {
+  return createHmac('sha256', `telegram-receiver:${label}`).update(token).digest('base64url');
+}
+
+export function resolveEndpoint(mode: string, token: string): string {
+  switch (mode) {
+    case 'hash':
+      return derive('endpoint', token);
+    case 'random':
+      return randomUUID();
+    case 'token':
+      return token;
+    default:
+      return mode.replace(/^\/+/, '');
+  }
+}
+
+export function deriveSecret(token: string): string {
+  return derive('secret', token);
+}
+
+function readBotsFile(path: string, problems: string[]): BotEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push(`BOTS_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${path}`);
+    return [];
+  }
+  let document: unknown;
+  try {
+    // YAML is a superset of JSON, so one parser reads both.
+    document = parseYaml(text, { prettyErrors: false });
+  } catch (error) {
+    // The parser's own message quotes the offending line, which may hold a token: report the position only.
+    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
+    problems.push(`BOTS_FILE is not valid YAML or JSON${where}`);
+    return [];
+  }
+  const list = Array.isArray(document)
+    ? (document as unknown[])
+    : document && typeof document === 'object' && Array.isArray((document as { bots?: unknown }).bots)
+      ? (document as { bots: unknown[] }).bots
+      : undefined;
+  if (!list) {
+    problems.push('BOTS_FILE must hold a list of bots, or an object with a "bots" list');
+    return [];
+  }
+  return list.map((entry, i) => {
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+      problems.push(`BOTS_FILE entry ${i + 1} must be an object with at least a token`);
+      return {};
+    }
+    return entry as BotEntry;
+  });
+}
+
+function optionalString(value: unknown, where: string, key: string, problems: string[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && value.length > 0) return value;
+  problems.push(`${where}: ${key} must be a non-empty string`);
+  return undefined;
+}
+
+function updateTypes(value: unknown, where: string, problems: string[]): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const list = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
+  if (Array.isArray(list) && list.every((v) => typeof v === 'string' && /^[a-z][a-z_]*$/.test(v))) {
+    return list as string[];
+  }
+  problems.push(`${where}: allowed_updates must be a list of update kinds such as [message, callback_query]`);
+  return undefined;
+}
+
+/**
+ * Resolves every configured bot (TELEGRAM_TOKEN first, then BOTS_FILE entries) into a `BotConfig`,
+ * pushing one readable problem per mistake. Tokens never appear in a problem.
+ */
+export function resolveBots(settings: Settings, problems: string[]): BotConfig[] {
+  const entries: Array<{ source: string; entry: BotEntry }> = [];
+  if (settings.TELEGRAM_TOKEN !== undefined) {
+    entries.push({ source: 'TELEGRAM_TOKEN', entry: { token: settings.TELEGRAM_TOKEN } });
+  }
+  if (settings.BOTS_FILE !== undefined) {
+    readBotsFile(settings.BOTS_FILE, problems).forEach((entry, i) =>
+      entries.push({ source: `BOTS_FILE entry ${i + 1}`, entry }),
+    );
+  }
+  if (settings.BOTS_FILE !== undefined && entries.length === 0 && problems.length === 0) {
+    problems.push('BOTS_FILE lists no bots');
+  }
+
+  const bots: BotConfig[] = [];
+  const byEndpoint = new Map<string, string>();
+  const byToken = new Map<string, string>();
+  for (const [i, { source, entry }] of entries.entries()) {
+    const unknown = Object.keys(entry).filter((key) => !KNOWN_KEYS.has(key));
+    if (unknown.length > 0) {
+      problems.push(`${source}: unknown key(s) ${unknown.join(', ')}; known: ${[...KNOWN_KEYS].join(', ')}`);
+    }
+    const token = entry.token;
+    if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
+      problems.push(`${source}: token is missing or does not look like a bot token (<digits>:<characters>)`);
+      continue;
+    }
+    const secret = optionalString(entry.secret, source, 'secret', problems) ?? settings.WEBHOOK_SECRET;
+    if (secret !== undefined && !SECRET_PATTERN.test(secret)) {
+      problems.push(`${source}: secret must be 1–256 characters of A-Z a-z 0-9 _ -`);
+    }
+    const endpointMode =
+      optionalString(entry.endpoint, source, 'endpoint', problems) ?? settings.WEBHOOK_ENDPOINT;
+    const endpoint = resolveEndpoint(endpointMode, token);
+    const previousToken = byToken.get(token);
+    if (previousToken)
+      problems.push(`${source}: the same bot token is already configured by ${previousToken}`);
+    byToken.set(token, source);
+    const previous = byEndpoint.get(endpoint);
+    if (previous && !previousToken) {
+      problems.push(
+        `${source}: webhook endpoint is already used by ${previous}; give each bot its own endpoint (or use WEBHOOK_ENDPOINT=hash)`,
+      );
+    }
+    byEndpoint.set(endpoint, source);
+    bots.push({
+      index: i + 1,
+      source,
+      token,
+      endpoint,
+      secret: secret ?? deriveSecret(token),
+      allowedUpdates:
+        updateTypes(entry.allowed_updates, source, problems) ?? settings.WEBHOOK_ALLOWED_UPDATES,
+      redisQueue: optionalString(entry.redis_queue, source, 'redis_queue', problems),
+      mqttTopic: optionalString(entry.mqtt_topic, source, 'mqtt_topic', problems),
+    });
+  }
+  return bots;
+}

@@ -1,0 +1,69 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { plainToInstance } from 'class-transformer';
+import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
+import { resolveBots, type BotConfig } from './bots.js';
+import { Settings } from './settings.js';
+
+/** Thrown at boot when settings are wrong; the message lists every problem, one per line, and no secret. */
+export class ConfigurationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** The validated configuration: every setting plus the bots resolved from TELEGRAM_TOKEN / BOTS_FILE. */
+export interface ReceiverConfig {
+  readonly settings: Settings;
+  readonly bots: readonly BotConfig[];
+}
+
+export type RawEnvironment = Record<string, string | undefined>;
+
+/** Every setting name, read from the validation metadata so the list cannot drift from the class. */
+export const SETTING_NAMES: readonly string[] = [
+  ...new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(Settings, '', true, false)
+      .map((m) => m.propertyName),
+  ),
+];
+
+/**
+ * Merges the env file (`ENV_FILE`, default `.env`; a missing file is fine) under the process
+ * environment: a variable set in the environment wins over the file.
+ */
+export function readEnvironment(env: RawEnvironment): RawEnvironment {
+  const file = env.ENV_FILE || '.env';
+  if (!existsSync(file)) return { ...env };
+  let parsed: Record<string, string>;
+  try {
+    parsed = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch (error) {
+    throw new ConfigurationError([`ENV_FILE ${file} cannot be read: ${(error as Error).message}`]);
+  }
+  return { ...parsed, ...env };
+}
+
+function flatten(errors: ValidationError[]): string[] {
+  return errors.flatMap((error) => [
+    ...Object.values(error.constraints ?? {}),
+    ...flatten(error.children ?? []),
+  ]);
+}
+
+/** Validates settings from a raw environment and resolves the bots; throws one ConfigurationError listing every problem. */
+export function loadConfig(env: RawEnvironment): ReceiverConfig {
+  const raw: Record<string, string> = {};
+  for (const name of SETTING_NAMES) {
+    const value = env[name];
+    // An empty variable means "unset", as in most twelve-factor services.
+    if (value !== undefined && value.trim() !== '') raw[name] = value;
+  }
+  const settings = plainToInstance(Settings, raw);
+  const problems = flatten(validateSync(settings, { forbidUnknownValues: true }));
+  const bots = resolveBots(settings, problems);
+  if (problems.length > 0) throw new ConfigurationError(problems);
+  return { settings, bots };
+}

@@ -1,0 +1,182 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
+import type { Cidr } from '../common/cidr.js';
+import { IsCidrList, IsUpdateTypeList, IsUrlWithScheme } from './validators.js';
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
+export const TOKEN_PATTERN = /^\d+:[A-Za-z0-9_-]+$/;
+/** host or host:port — no scheme, no path. */
+const DOMAIN_PATTERN =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
+
+/**
+ * Every setting of the service, typed. Built once at boot from the environment (and `.env`) by
+ * `loadSettings`; field names are the public contract — they are the environment variable names.
+ */
+export class Settings {
+  @IsString()
+  ENV_FILE = '.env';
+
+  @ValidateIf((s: Settings) => s.TELEGRAM_SET_WEBHOOK || s.WEBHOOK_DOMAIN !== undefined)
+  @IsString({
+    message: 'WEBHOOK_DOMAIN is required to register the webhook (or set TELEGRAM_SET_WEBHOOK=false)',
+  })
+  @Matches(DOMAIN_PATTERN, {
+    message: 'WEBHOOK_DOMAIN must be a public host name, optionally with :port, without scheme or path',
+  })
+  WEBHOOK_DOMAIN?: string;
+
+  @IsString()
+  @MinLength(1)
+  @Matches(/^[A-Za-z0-9._~!$&'()*+,;=:@%/-]+$/, {
+    message: 'WEBHOOK_ENDPOINT must be hash, random, token or a URL path made of URL-safe characters',
+  })
+  WEBHOOK_ENDPOINT = 'hash';
+
+  @IsOptional()
+  @Matches(SECRET_PATTERN, { message: 'WEBHOOK_SECRET must be 1–256 characters of A-Z a-z 0-9 _ -' })
+  WEBHOOK_SECRET?: string;
+
+  @IsString()
+  WEBHOOK_BIND = '0.0.0.0';
+
+  @Transform(toInt)
+  @IsInt({ message: 'WEBHOOK_PORT must be an integer' })
+  @Min(0)
+  @Max(65535)
+  WEBHOOK_PORT = 8000;
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'WEBHOOK_STATUS_ENDPOINT must be true or false' })
+  WEBHOOK_STATUS_ENDPOINT = true;
+
+  @IsCidrList('WEBHOOK_LIMIT_SUBNETS')
+  WEBHOOK_LIMIT_SUBNETS: Cidr[] = [];
+
+  @IsCidrList('WEBHOOK_TRUSTED_PROXIES')
+  WEBHOOK_TRUSTED_PROXIES: Cidr[] = [];
+
+  @Transform(toInt)
+  @IsInt({ message: 'WEBHOOK_MAX_CONNECTIONS must be an integer' })
+  @Min(1)
+  @Max(100)
+  WEBHOOK_MAX_CONNECTIONS = 40;
+
+  @IsOptional()
+  @IsUpdateTypeList('WEBHOOK_ALLOWED_UPDATES')
+  WEBHOOK_ALLOWED_UPDATES?: string[];
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'WEBHOOK_DROP_PENDING_UPDATES must be true or false' })
+  WEBHOOK_DROP_PENDING_UPDATES = false;
+
+  @IsOptional()
+  @Matches(/^(?:\d{1,3}\.){3}\d{1,3}$/, { message: 'WEBHOOK_IP_ADDRESS must be an IPv4 address' })
+  WEBHOOK_IP_ADDRESS?: string;
+
+  @ValidateIf((s: Settings) => s.BOTS_FILE === undefined || s.TELEGRAM_TOKEN !== undefined)
+  @IsString({ message: 'TELEGRAM_TOKEN is required (or list bots in BOTS_FILE)' })
+  @Matches(TOKEN_PATTERN, {
+    message: 'TELEGRAM_TOKEN does not look like a bot token (<digits>:<characters>)',
+  })
+  TELEGRAM_TOKEN?: string;
+
+  @IsOptional()
+  @IsString()
+  BOTS_FILE?: string;
+
+  @IsUrlWithScheme(['http:', 'https:'])
+  TELEGRAM_API_URL = 'https://api.telegram.org';
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'TELEGRAM_SET_WEBHOOK must be true or false' })
+  TELEGRAM_SET_WEBHOOK = true;
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'TELEGRAM_DELETE_WEBHOOK must be true or false' })
+  TELEGRAM_DELETE_WEBHOOK = true;
+
+  @Transform(toInt)
+  @IsInt({ message: 'TELEGRAM_RETRY_TIMEOUT_MS must be an integer' })
+  @Min(0)
+  TELEGRAM_RETRY_TIMEOUT_MS = 30_000;
+
+  @IsOptional()
+  @IsUrlWithScheme(['redis:', 'rediss:'])
+  REDIS_URL?: string;
+
+  @IsString()
+  @MinLength(1)
+  @MaxLength(512)
+  REDIS_QUEUE_NAME = 'telegram_bot';
+
+  @IsIn(['list', 'stream'], { message: 'REDIS_QUEUE_MODE must be list or stream' })
+  REDIS_QUEUE_MODE: 'list' | 'stream' = 'list';
+
+  @IsOptional()
+  @IsUrlWithScheme(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:'])
+  MQTT_URL?: string;
+
+  @IsString()
+  @MinLength(1)
+  MQTT_TOPIC = 'telegram/{bot}/{type}';
+
+  @Transform(toInt)
+  @IsInt({ message: 'MQTT_EMBEDDED_PORT must be an integer' })
+  @Min(0)
+  @Max(65535)
+  MQTT_EMBEDDED_PORT = 1883;
+
+  @Transform(toInt)
+  @IsInt({ message: 'PUBLISH_TIMEOUT_MS must be an integer' })
+  @Min(1)
+  @Max(60_000)
+  PUBLISH_TIMEOUT_MS = 5000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'DEDUP_TTL_SECONDS must be an integer' })
+  @Min(0)
+  DEDUP_TTL_SECONDS = 86_400;
+
+  @Transform(toInt)
+  @IsInt({ message: 'DEDUP_MAX_ENTRIES must be an integer' })
+  @Min(1)
+  DEDUP_MAX_ENTRIES = 1_000_000;
+
+  @Transform(toInt)
+  @IsInt({ message: 'SHUTDOWN_TIMEOUT_MS must be an integer' })
+  @Min(0)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevel = 'info';
+}
+
+/** Names of settings whose values are secret: never printed, not even in validation errors. */
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['TELEGRAM_TOKEN', 'WEBHOOK_SECRET']);

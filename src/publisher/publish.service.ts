@@ -1,0 +1,106 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { RECEIVER_CONFIG } from '../config/config.constants.js';
+import type { ReceiverConfig } from '../config/load-settings.js';
+import type { DedupStore } from './dedup.store.js';
+import { PublishError } from './publish.error.js';
+import { DEDUP_STORE } from './publisher.constants.js';
+import {
+  UPDATE_PUBLISHERS,
+  type InboundUpdate,
+  type PublishResult,
+  type UpdatePublisher,
+} from './publisher.interface.js';
+
+/**
+ * The one publishing interface the webhook talks to: routes an update to its targets, waits
+ * until every one confirmed (bounded by PUBLISH_TIMEOUT_MS) and deduplicates on (bot, update_id).
+ */
+@Injectable()
+export class PublishService {
+  private readonly logger = new Logger(PublishService.name);
+  private readonly timeoutMs: number;
+  private readonly dedupEnabled: boolean;
+  /** Copies of an update that arrive while it is being published wait for that publish instead. */
+  private readonly inFlight = new Map<string, Promise<PublishResult>>();
+
+  constructor(
+    @Inject(UPDATE_PUBLISHERS) readonly publishers: readonly UpdatePublisher[],
+    @Inject(DEDUP_STORE) private readonly dedup: DedupStore,
+    @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
+  ) {
+    this.timeoutMs = config.settings.PUBLISH_TIMEOUT_MS;
+    this.dedupEnabled = config.settings.DEDUP_TTL_SECONDS > 0;
+  }
+
+  /** The targets an update goes to: every publisher whose type filter accepts its kind. */
+  targetsFor(update: InboundUpdate): UpdatePublisher[] {
+    return this.publishers.filter((p) => p.types === undefined || p.types.has(update.type));
+  }
+
+  /**
+   * Resolves once every target holds the update (`duplicate` when it was already published);
+   * rejects with PublishError otherwise — the caller answers 503 and Telegram resends.
+   */
+  publish(update: InboundUpdate): Promise<PublishResult> {
+    const targets = this.targetsFor(update);
+    if (!this.dedupEnabled) return this.deliver(targets, update);
+    const key = `${update.bot.idText}:${update.updateId}`;
+    const running = this.inFlight.get(key);
+    if (running) return running.then(() => 'duplicate');
+    const attempt = this.publishOnce(key, targets, update).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, attempt);
+    return attempt;
+  }
+
+  private async publishOnce(
+    key: string,
+    targets: UpdatePublisher[],
+    update: InboundUpdate,
+  ): Promise<PublishResult> {
+    // Targets that deduplicate atomically themselves need no separate mark; the others are marked
+    // seen only after every target confirmed, so a failed publish is never taken for a duplicate.
+    const needsMark = targets.some((t) => !t.deduplicates);
+    if (needsMark && (await this.guard('dedup', this.dedup.has(key)))) return 'duplicate';
+    const result = await this.deliver(targets, update);
+    if (needsMark) {
+      try {
+        await this.dedup.add(key);
+      } catch (error) {
+        // Every target has the update: answer 200 anyway. A redelivery may be published again.
+        this.logger.warn(`Could not mark update ${key} as seen: ${(error as Error).message}`);
+      }
+    }
+    return result;
+  }
+
+  private async deliver(targets: UpdatePublisher[], update: InboundUpdate): Promise<PublishResult> {
+    if (targets.length === 1) {
+      return this.guard(
+        (targets[0] as UpdatePublisher).name,
+        (targets[0] as UpdatePublisher).publish(update),
+      );
+    }
+    const results = await Promise.all(targets.map((t) => this.guard(t.name, t.publish(update))));
+    return results.length > 0 && results.every((r) => r === 'duplicate') ? 'duplicate' : 'published';
+  }
+
+  /** Bounds one operation by PUBLISH_TIMEOUT_MS and turns any failure into a PublishError naming the target. */
+  private guard<T>(target: string, operation: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new PublishError(target, `no confirmation within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      operation.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof PublishError ? error : new PublishError(target, (error as Error).message));
+        },
+      );
+    });
+  }
+}

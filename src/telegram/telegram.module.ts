@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { BotRegistry } from './bot-registry.service.js';
+import { TelegramClient } from './telegram.client.js';
+import { WebhookRegistrar } from './webhook-registrar.service.js';
+
+/** The Bot API side: who each bot is, and its webhook registration. */
+@Module({
+  providers: [TelegramClient, BotRegistry, WebhookRegistrar],
+  exports: [TelegramClient, BotRegistry, WebhookRegistrar],
+})
+export class TelegramModule {}

@@ -1,0 +1,37 @@
+import {
+  Injectable,
+  NotFoundException,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { BotRegistry } from '../telegram/bot-registry.service.js';
+
+export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+
+/**
+ * Finds the bot the request's path belongs to (404 when none) and checks Telegram's secret
+ * header against that bot's secret in constant time (401 when it differs or is missing).
+ */
+@Injectable()
+export class SecretTokenGuard implements CanActivate {
+  constructor(private readonly bots: BotRegistry) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const bot = this.bots.findByPath(request.url);
+    if (!bot) throw new NotFoundException('no bot is served at this path');
+    const header = request.headers[SECRET_HEADER];
+    if (typeof header !== 'string' || !sameSecret(Buffer.from(header), bot.secretBytes)) {
+      throw new UnauthorizedException('missing or wrong X-Telegram-Bot-Api-Secret-Token');
+    }
+    request.telegramBot = bot;
+    return true;
+  }
+}
+
+function sameSecret(given: Buffer, expected: Buffer): boolean {
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
