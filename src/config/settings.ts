@@ -43,7 +43,10 @@ export class Settings {
   @IsString()
   ENV_FILE = '.env';
 
-  @ValidateIf((s: Settings) => s.TELEGRAM_SET_WEBHOOK || s.WEBHOOK_DOMAIN !== undefined)
+  @ValidateIf(
+    (s: Settings) =>
+      (s.TELEGRAM_SET_WEBHOOK && s.TELEGRAM_MODE === 'webhook') || s.WEBHOOK_DOMAIN !== undefined,
+  )
   @IsString({
     message: 'WEBHOOK_DOMAIN is required to register the webhook (or set TELEGRAM_SET_WEBHOOK=false)',
   })
@@ -173,6 +176,97 @@ export class Settings {
   @IsInt({ message: 'SHUTDOWN_TIMEOUT_MS must be an integer' })
   @Min(0)
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  // — Webhook registration across replicas (Kubernetes) —
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'WEBHOOK_FORCE_SET must be true or false' })
+  WEBHOOK_FORCE_SET = false;
+
+  @Transform(toInt)
+  @IsInt({ message: 'WEBHOOK_RECONCILE_SECONDS must be an integer' })
+  @Min(0)
+  WEBHOOK_RECONCILE_SECONDS = 300;
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'METRICS_ENABLED must be true or false' })
+  METRICS_ENABLED = true;
+
+  // — More targets, routing and payload format —
+
+  @IsIn(['raw', 'envelope'], { message: 'PUBLISH_FORMAT must be raw or envelope' })
+  PUBLISH_FORMAT: 'raw' | 'envelope' = 'raw';
+
+  @IsOptional()
+  @IsUpdateTypeList('REDIS_TYPES')
+  REDIS_TYPES?: string[];
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'REDIS_PUBSUB must be true or false' })
+  REDIS_PUBSUB = false;
+
+  @IsString()
+  @MinLength(1)
+  REDIS_PUBSUB_CHANNEL = 'telegram.{bot}.{type}';
+
+  @IsOptional()
+  @IsUpdateTypeList('REDIS_PUBSUB_TYPES')
+  REDIS_PUBSUB_TYPES?: string[];
+
+  @IsOptional()
+  @IsUpdateTypeList('MQTT_TYPES')
+  MQTT_TYPES?: string[];
+
+  @IsOptional()
+  @IsUrlWithScheme(['amqp:', 'amqps:'])
+  AMQP_URL?: string;
+
+  @IsString()
+  @MinLength(1)
+  AMQP_EXCHANGE = 'telegram';
+
+  @IsOptional()
+  @IsUpdateTypeList('AMQP_TYPES')
+  AMQP_TYPES?: string[];
+
+  @IsOptional()
+  @IsUrlWithScheme(['nats:', 'tls:'])
+  NATS_URL?: string;
+
+  @IsString()
+  @MinLength(1)
+  NATS_SUBJECT = 'telegram.{bot}.{type}';
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'NATS_JETSTREAM must be true or false' })
+  NATS_JETSTREAM = true;
+
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'NATS_STREAM must be letters, digits, _ or -' })
+  NATS_STREAM = 'telegram';
+
+  @IsOptional()
+  @IsUpdateTypeList('NATS_TYPES')
+  NATS_TYPES?: string[];
+
+  // — Operator tools: TLS, ngrok, polling —
+
+  @IsIn(['webhook', 'polling'], { message: 'TELEGRAM_MODE must be webhook or polling' })
+  TELEGRAM_MODE: 'webhook' | 'polling' = 'webhook';
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'POLLING_DELETE_WEBHOOK must be true or false' })
+  POLLING_DELETE_WEBHOOK = false;
+
+  @IsOptional()
+  @IsString()
+  WEBHOOK_CERT?: string;
+
+  @IsOptional()
+  @IsString()
+  WEBHOOK_KEY?: string;
+
+  @IsUrlWithScheme(['http:', 'https:'])
+  NGROK_API_URL = 'http://127.0.0.1:4040/api/tunnels';
 
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevel = 'info';

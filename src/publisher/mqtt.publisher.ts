@@ -31,6 +31,7 @@ const QOS1 = { qos: 1 as const };
 @Injectable()
 export class MqttPublisher implements UpdatePublisher {
   readonly name = 'mqtt';
+  readonly types?: ReadonlySet<string>;
   private readonly topic: TopicTemplate;
   private readonly perBotTopics = new Map<string, TopicTemplate>();
 
@@ -39,6 +40,7 @@ export class MqttPublisher implements UpdatePublisher {
     @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
   ) {
     this.topic = new TopicTemplate(config.settings.MQTT_TOPIC);
+    if (config.settings.MQTT_TYPES) this.types = new Set(config.settings.MQTT_TYPES);
     for (const bot of config.bots) {
       if (bot.mqttTopic) this.perBotTopics.set(bot.endpoint, new TopicTemplate(bot.mqttTopic));
     }
@@ -48,7 +50,7 @@ export class MqttPublisher implements UpdatePublisher {
     const template = (update.bot.mqttTopic && this.perBotTopics.get(update.bot.endpoint)) || this.topic;
     const topic = template.render(update.bot.idText, update.type);
     // emit() is hot and drops its errors unless subscribed: wait for the PUBACK.
-    await lastValueFrom(this.client.emit(topic, new MqttRecord(update.raw, QOS1)), {
+    await lastValueFrom(this.client.emit(topic, new MqttRecord(update.payload, QOS1)), {
       defaultValue: undefined,
     });
     return 'published';

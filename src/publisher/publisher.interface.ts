@@ -8,6 +8,8 @@ export interface InboundUpdate {
   readonly type: string;
   /** The body exactly as Telegram sent it — never a re-serialisation. */
   readonly raw: Buffer;
+  /** What targets send: `raw`, or the envelope around it when PUBLISH_FORMAT=envelope. */
+  readonly payload: Buffer;
   /** Epoch milliseconds when the request arrived. */
   readonly receivedAt: number;
 }

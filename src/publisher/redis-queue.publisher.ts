@@ -56,6 +56,7 @@ interface QueueCommands {
 export class RedisQueuePublisher implements UpdatePublisher {
   readonly name = 'redis';
   readonly deduplicates: boolean;
+  readonly types?: ReadonlySet<string>;
   private readonly mode: 'list' | 'stream';
   private readonly defaultQueue: string;
   private readonly ttl: number;
@@ -70,6 +71,7 @@ export class RedisQueuePublisher implements UpdatePublisher {
     this.defaultQueue = settings.REDIS_QUEUE_NAME;
     this.ttl = settings.DEDUP_TTL_SECONDS;
     this.deduplicates = this.ttl > 0;
+    if (settings.REDIS_TYPES) this.types = new Set(settings.REDIS_TYPES);
     // defineCommand sends EVALSHA, falling back to EVAL once per connection.
     redis.defineCommand('claimAndRpush', { numberOfKeys: 2, lua: CLAIM_AND_RPUSH });
     redis.defineCommand('claimAndXadd', { numberOfKeys: 2, lua: CLAIM_AND_XADD });
@@ -85,15 +87,16 @@ export class RedisQueuePublisher implements UpdatePublisher {
     const queue = update.bot.redisQueue ?? this.defaultQueue;
     const bot = update.bot.idText;
     if (!this.deduplicates) {
-      if (this.mode === 'list') await this.redis.rpush(queue, update.raw);
-      else await this.redis.xadd(queue, '*', 'bot', bot, 'update_id', update.updateId, 'update', update.raw);
+      if (this.mode === 'list') await this.redis.rpush(queue, update.payload);
+      else
+        await this.redis.xadd(queue, '*', 'bot', bot, 'update_id', update.updateId, 'update', update.payload);
       return 'published';
     }
     const key = RedisQueuePublisher.dedupKey(queue, bot, update.updateId);
     const pushed =
       this.mode === 'list'
-        ? await this.commands.claimAndRpush(queue, key, this.ttl, update.raw, bot, update.updateId)
-        : await this.commands.claimAndXadd(queue, key, this.ttl, update.raw, bot, update.updateId);
+        ? await this.commands.claimAndRpush(queue, key, this.ttl, update.payload, bot, update.updateId)
+        : await this.commands.claimAndXadd(queue, key, this.ttl, update.payload, bot, update.updateId);
     return pushed === 1 ? 'published' : 'duplicate';
   }
 

@@ -12,6 +12,7 @@ import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { PublishError } from '../publisher/publish.error.js';
 import { PublishService } from '../publisher/publish.service.js';
+import { encodePayload } from '../publisher/payload.js';
 import type { Bot } from '../telegram/bot-registry.service.js';
 import { BODY_TOO_LARGE, parseUpdate, type WebhookBody } from './update-body.js';
 
@@ -27,12 +28,15 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
   private readonly logger = new Logger(WebhookService.name);
   private inFlight = 0;
   private drained?: () => void;
+  private readonly format: 'raw' | 'envelope';
 
   constructor(
     private readonly publisher: PublishService,
     private readonly shutdown: ShutdownState,
     @Inject(RECEIVER_CONFIG) private readonly config: ReceiverConfig,
-  ) {}
+  ) {
+    this.format = config.settings.PUBLISH_FORMAT;
+  }
 
   async receive(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (this.shutdown.draining) return unavailable(reply, 'shutting down; retry against another replica');
@@ -44,12 +48,15 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
 
     this.inFlight++;
     try {
+      const bot = request.telegramBot as Bot;
+      const receivedAt = Date.now();
       await this.publisher.publish({
-        bot: request.telegramBot as Bot,
+        bot,
         updateId: parsed.updateId,
         type: parsed.type,
         raw: body,
-        receivedAt: Date.now(),
+        payload: encodePayload(this.format, bot, parsed.updateId, parsed.type, body, receivedAt),
+        receivedAt,
       });
       void reply.code(200).send();
     } catch (failure) {

@@ -1,0 +1,64 @@
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import type { ModuleMetadata, Type } from '@nestjs/common';
+import { AppModule } from '../../src/app.module.js';
+import { loadConfig, type ReceiverConfig } from '../../src/config/load-settings.js';
+import type { UpdatePublisher } from '../../src/publisher/publisher.interface.js';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: ReceiverConfig;
+  /** Base URL when started with `listen: true`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Listen on a free loopback port (for real HTTP clients); otherwise use `app.inject`. */
+  listen?: boolean;
+  publishers?: Type<UpdatePublisher>[];
+  imports?: ModuleMetadata['imports'];
+}
+
+/**
+ * Boots the real application on Fastify with these settings (never the process environment),
+ * the way STYLE.md describes: createNestApplication(new FastifyAdapter()), init, ready.
+ */
+export async function startApp(env: Record<string, string>, options: StartOptions = {}): Promise<TestApp> {
+  const config = loadConfig({ ENV_FILE: '/nonexistent/.env', ...env });
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot({ config, publishers: options.publishers, imports: options.imports })],
+  })
+    .setLogger(quietLogger)
+    .compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  let url = '';
+  if (options.listen) {
+    await app.listen(0, '127.0.0.1');
+    const address = app.getHttpServer().address() as { port: number };
+    url = `http://127.0.0.1:${address.port}`;
+  }
+  let closed = false;
+  return {
+    app,
+    config,
+    url,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await app.close();
+    },
+  };
+}
+
+/** Tests keep Nest's logs out of the output unless TEST_LOGS=1. */
+const quietLogger = {
+  log: () => undefined,
+  error: (...args: unknown[]) => (process.env.TEST_LOGS ? console.error(...args) : undefined),
+  warn: (...args: unknown[]) => (process.env.TEST_LOGS ? console.warn(...args) : undefined),
+  debug: () => undefined,
+  verbose: () => undefined,
+  fatal: (...args: unknown[]) => console.error(...args),
+};
