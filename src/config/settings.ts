@@ -134,6 +134,10 @@ export class Settings {
   @IsUrlWithScheme(['redis:', 'rediss:'])
   REDIS_URL?: string;
 
+  @Transform(toBool)
+  @IsBoolean({ message: 'REDIS_QUEUE must be true or false' })
+  REDIS_QUEUE = true;
+
   @IsString()
   @MinLength(1)
   @MaxLength(512)

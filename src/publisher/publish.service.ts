@@ -15,13 +15,21 @@ import {
  * The one publishing interface the webhook talks to: routes an update to its targets, waits
  * until every one confirmed (bounded by PUBLISH_TIMEOUT_MS) and deduplicates on (bot, update_id).
  */
+interface InFlight {
+  readonly promise: Promise<PublishResult>;
+  readonly startedAt: number;
+}
+
+/** After this long, a publish that has not settled no longer holds back its update's redeliveries. */
+const STALE_IN_FLIGHT_MS = 60_000;
+
 @Injectable()
 export class PublishService {
   private readonly logger = new Logger(PublishService.name);
   private readonly timeoutMs: number;
   private readonly dedupEnabled: boolean;
   /** Copies of an update that arrive while it is being published wait for that publish instead. */
-  private readonly inFlight = new Map<string, Promise<PublishResult>>();
+  private readonly inFlight = new Map<string, InFlight>();
 
   constructor(
     @Inject(UPDATE_PUBLISHERS) readonly publishers: readonly UpdatePublisher[],
@@ -43,13 +51,30 @@ export class PublishService {
    */
   publish(update: InboundUpdate): Promise<PublishResult> {
     const targets = this.targetsFor(update);
-    if (!this.dedupEnabled) return this.deliver(targets, update);
+    if (!this.dedupEnabled) return this.guard('publish', this.deliver(targets, update));
     const key = `${update.bot.idText}:${update.updateId}`;
     const running = this.inFlight.get(key);
-    if (running) return running.then(() => 'duplicate');
-    const attempt = this.publishOnce(key, targets, update).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, attempt);
-    return attempt;
+    // A copy (Telegram's redelivery, or a concurrent duplicate) waits for the publish already
+    // under way — even one whose first request timed out — instead of publishing again. One
+    // stuck for longer than STALE_IN_FLIGHT_MS is given up on and published anew.
+    if (running && Date.now() - running.startedAt < STALE_IN_FLIGHT_MS) {
+      return this.guard(
+        'publish',
+        running.promise.then(() => 'duplicate' as const),
+      );
+    }
+    const promise = this.publishOnce(key, targets, update);
+    const entry = { promise, startedAt: Date.now() };
+    this.inFlight.set(key, entry);
+    void promise.then(
+      () => this.forget(key, entry),
+      () => this.forget(key, entry),
+    );
+    return this.guard('publish', promise);
+  }
+
+  private forget(key: string, entry: InFlight): void {
+    if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
   }
 
   private async publishOnce(
@@ -60,7 +85,7 @@ export class PublishService {
     // Targets that deduplicate atomically themselves need no separate mark; the others are marked
     // seen only after every target confirmed, so a failed publish is never taken for a duplicate.
     const needsMark = targets.some((t) => !t.deduplicates);
-    if (needsMark && (await this.guard('dedup', this.dedup.has(key)))) return 'duplicate';
+    if (needsMark && (await this.dedup.has(key).catch(dedupFailed))) return 'duplicate';
     const result = await this.deliver(targets, update);
     if (needsMark) {
       try {
@@ -73,14 +98,11 @@ export class PublishService {
     return result;
   }
 
+  /** Publishes to every target; rejects with a PublishError naming the first target that failed. */
   private async deliver(targets: UpdatePublisher[], update: InboundUpdate): Promise<PublishResult> {
-    if (targets.length === 1) {
-      return this.guard(
-        (targets[0] as UpdatePublisher).name,
-        (targets[0] as UpdatePublisher).publish(update),
-      );
-    }
-    const results = await Promise.all(targets.map((t) => this.guard(t.name, t.publish(update))));
+    const results = await Promise.all(
+      targets.map((t) => t.publish(update).catch((e: unknown) => targetFailed(t, e))),
+    );
     return results.length > 0 && results.every((r) => r === 'duplicate') ? 'duplicate' : 'published';
   }
 
@@ -98,9 +120,23 @@ export class PublishService {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(error instanceof PublishError ? error : new PublishError(target, (error as Error).message));
+          reject(
+            error instanceof PublishError
+              ? error
+              : new PublishError(target, String((error as Error).message)),
+          );
         },
       );
     });
   }
+}
+
+function targetFailed(target: UpdatePublisher, error: unknown): never {
+  throw error instanceof PublishError
+    ? error
+    : new PublishError(target.name, String((error as Error)?.message ?? error));
+}
+
+function dedupFailed(error: unknown): never {
+  throw new PublishError('dedup', String((error as Error)?.message ?? error));
 }

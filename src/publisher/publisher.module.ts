@@ -136,8 +136,10 @@ export class PublisherModule {
     const providers: Provider[] = [PublishService, ConnectionCloser, ...plugins];
     const builtIn: Type<UpdatePublisher>[] = [];
 
-    if (settings.REDIS_URL) {
-      providers.push(redisConnection(), RedisQueuePublisher);
+    if (settings.REDIS_URL) providers.push(redisConnection());
+    // REDIS_QUEUE=false keeps Redis for dedup (and pub/sub) without the queue.
+    if (settings.REDIS_URL && settings.REDIS_QUEUE) {
+      providers.push(RedisQueuePublisher);
       builtIn.push(RedisQueuePublisher);
     }
     const embedded = !settings.REDIS_URL && !settings.MQTT_URL && plugins.length === 0;
