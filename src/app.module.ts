@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type ModuleMetadata, type Type } from '@nes
 import { ReceiverConfigModule } from './config/config.module.js';
 import type { ReceiverConfig } from './config/load-settings.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { PublisherModule } from './publisher/publisher.module.js';
 import type { UpdatePublisher } from './publisher/publisher.interface.js';
 import { TelegramModule } from './telegram/telegram.module.js';
@@ -25,6 +26,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ReceiverConfigModule.forRoot(config),
+        MetricsModule.forRoot(config.settings.METRICS_ENABLED),
         TelegramModule,
         PublisherModule.forRoot(config, { publishers: options.publishers, imports: options.imports }),
         WebhookModule,

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import type { DedupStore } from './dedup.store.js';
 import { PublishError } from './publish.error.js';
 import { DEDUP_STORE } from './publisher.constants.js';
@@ -35,6 +36,7 @@ export class PublishService {
     @Inject(UPDATE_PUBLISHERS) readonly publishers: readonly UpdatePublisher[],
     @Inject(DEDUP_STORE) private readonly dedup: DedupStore,
     @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
+    private readonly metrics: MetricsService,
   ) {
     this.timeoutMs = config.settings.PUBLISH_TIMEOUT_MS;
     this.dedupEnabled = config.settings.DEDUP_TTL_SECONDS > 0;
@@ -100,10 +102,23 @@ export class PublishService {
 
   /** Publishes to every target; rejects with a PublishError naming the first target that failed. */
   private async deliver(targets: UpdatePublisher[], update: InboundUpdate): Promise<PublishResult> {
-    const results = await Promise.all(
-      targets.map((t) => t.publish(update).catch((e: unknown) => targetFailed(t, e))),
-    );
+    const results = await Promise.all(targets.map((t) => this.deliverTo(t, update)));
     return results.length > 0 && results.every((r) => r === 'duplicate') ? 'duplicate' : 'published';
+  }
+
+  private async deliverTo(target: UpdatePublisher, update: InboundUpdate): Promise<PublishResult> {
+    const started = performance.now();
+    try {
+      const result = await target.publish(update);
+      if (result === 'published') {
+        const seconds = (performance.now() - started) / 1000;
+        this.metrics.updatePublished(update.bot.idText, update.type, target.name, seconds);
+      }
+      return result;
+    } catch (error) {
+      this.metrics.publishFailed(target.name);
+      return targetFailed(target, error);
+    }
   }
 
   /** Bounds one operation by PUBLISH_TIMEOUT_MS and turns any failure into a PublishError naming the target. */

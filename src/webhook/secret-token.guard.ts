@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { BotRegistry } from '../telegram/bot-registry.service.js';
 
 export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
@@ -17,14 +18,21 @@ export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
  */
 @Injectable()
 export class SecretTokenGuard implements CanActivate {
-  constructor(private readonly bots: BotRegistry) {}
+  constructor(
+    private readonly bots: BotRegistry,
+    private readonly metrics: MetricsService,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const bot = this.bots.findByPath(request.url);
-    if (!bot) throw new NotFoundException('no bot is served at this path');
+    if (!bot) {
+      this.metrics.requestRejected('', 'unknown_path');
+      throw new NotFoundException('no bot is served at this path');
+    }
     const header = request.headers[SECRET_HEADER];
     if (typeof header !== 'string' || !sameSecret(Buffer.from(header), bot.secretBytes)) {
+      this.metrics.requestRejected(bot.idText, 'secret');
       throw new UnauthorizedException('missing or wrong X-Telegram-Bot-Api-Secret-Token');
     }
     request.telegramBot = bot;

@@ -9,6 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import { SubnetMatcher } from '../common/cidr.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { clientAddress } from './client-address.js';
 
 /**
@@ -20,7 +21,10 @@ export class SubnetGuard implements CanActivate {
   private readonly allowed: SubnetMatcher;
   private readonly trustedProxies: SubnetMatcher;
 
-  constructor(@Inject(RECEIVER_CONFIG) { settings }: ReceiverConfig) {
+  constructor(
+    @Inject(RECEIVER_CONFIG) { settings }: ReceiverConfig,
+    private readonly metrics: MetricsService,
+  ) {
     this.allowed = new SubnetMatcher(settings.WEBHOOK_LIMIT_SUBNETS);
     this.trustedProxies = new SubnetMatcher(settings.WEBHOOK_TRUSTED_PROXIES);
   }
@@ -29,6 +33,7 @@ export class SubnetGuard implements CanActivate {
     if (this.allowed.isEmpty) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (this.allowed.contains(clientAddress(request, this.trustedProxies))) return true;
+    this.metrics.requestRejected('', 'subnet');
     throw new ForbiddenException('source address is not in WEBHOOK_LIMIT_SUBNETS');
   }
 }

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ShutdownState } from '../common/shutdown.state.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { PublishError } from '../publisher/publish.error.js';
 import { PublishService } from '../publisher/publish.service.js';
 import { encodePayload } from '../publisher/payload.js';
@@ -33,35 +34,54 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
   constructor(
     private readonly publisher: PublishService,
     private readonly shutdown: ShutdownState,
+    private readonly metrics: MetricsService,
     @Inject(RECEIVER_CONFIG) private readonly config: ReceiverConfig,
   ) {
     this.format = config.settings.PUBLISH_FORMAT;
   }
 
   async receive(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (this.shutdown.draining) return unavailable(reply, 'shutting down; retry against another replica');
+    const bot = request.telegramBot as Bot;
+    if (this.shutdown.draining) {
+      this.metrics.requestRejected(bot.idText, 'shutting_down');
+      return unavailable(reply, 'shutting down; retry against another replica');
+    }
     const body = request.body as WebhookBody;
-    if (body === BODY_TOO_LARGE) return error(reply, 413, 'Payload Too Large', 'body exceeds 1 MiB');
-    if (body === undefined) return error(reply, 400, 'Bad Request', 'body must be a JSON object');
-    const parsed = parseUpdate(body);
-    if (typeof parsed === 'string') return error(reply, 400, 'Bad Request', parsed);
+    const parsed =
+      body === BODY_TOO_LARGE
+        ? 'body exceeds 1 MiB'
+        : body === undefined
+          ? 'body must be a JSON object'
+          : parseUpdate(body);
+    if (typeof parsed === 'string') {
+      const tooLarge = body === BODY_TOO_LARGE;
+      this.metrics.requestRejected(bot.idText, tooLarge ? 'too_large' : 'bad_request');
+      this.logger.warn(`Rejected a request for ${bot.label}: ${parsed}`);
+      return tooLarge
+        ? error(reply, 413, 'Payload Too Large', parsed)
+        : error(reply, 400, 'Bad Request', parsed);
+    }
+    this.metrics.updateReceived(bot.idText, parsed.type);
 
     this.inFlight++;
     try {
-      const bot = request.telegramBot as Bot;
       const receivedAt = Date.now();
-      await this.publisher.publish({
+      const result = await this.publisher.publish({
         bot,
         updateId: parsed.updateId,
         type: parsed.type,
-        raw: body,
-        payload: encodePayload(this.format, bot, parsed.updateId, parsed.type, body, receivedAt),
+        raw: body as Buffer,
+        payload: encodePayload(this.format, bot, parsed.updateId, parsed.type, body as Buffer, receivedAt),
         receivedAt,
       });
+      if (result === 'duplicate') this.metrics.updateDuplicate(bot.idText, parsed.type);
       void reply.code(200).send();
     } catch (failure) {
       if (!(failure instanceof PublishError)) throw failure;
-      this.logger.warn(`Update ${parsed.updateId} not stored, answered 503: ${failure.message}`);
+      this.metrics.requestRejected(bot.idText, 'publish_failed');
+      this.logger.warn(
+        `Update ${parsed.updateId} of ${bot.label} not stored, answered 503: ${failure.message}`,
+      );
       unavailable(reply, 'update not stored; retry later');
     } finally {
       if (--this.inFlight === 0) this.drained?.();

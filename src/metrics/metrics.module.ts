@@ -1,0 +1,17 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { MetricsController } from './metrics.controller.js';
+import { MetricsService } from './metrics.service.js';
+
+/** Counters for every module; the `/metrics` route only when METRICS_ENABLED. */
+@Global()
+@Module({})
+export class MetricsModule {
+  static forRoot(enabled: boolean): DynamicModule {
+    return {
+      module: MetricsModule,
+      controllers: enabled ? [MetricsController] : [],
+      providers: [MetricsService],
+      exports: [MetricsService],
+    };
+  }
+}
