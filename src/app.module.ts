@@ -2,7 +2,9 @@ import { Module, type DynamicModule, type ModuleMetadata, type Type } from '@nes
 import { ReceiverConfigModule } from './config/config.module.js';
 import type { ReceiverConfig } from './config/load-settings.js';
 import { HealthModule } from './health/health.module.js';
+import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { PollingModule } from './polling/polling.module.js';
 import { PublisherModule } from './publisher/publisher.module.js';
 import type { UpdatePublisher } from './publisher/publisher.interface.js';
 import { TelegramModule } from './telegram/telegram.module.js';
@@ -26,10 +28,12 @@ export class AppModule {
       module: AppModule,
       imports: [
         ReceiverConfigModule.forRoot(config),
+        LoggingModule.forRoot(config.settings.LOG_LEVEL),
         MetricsModule.forRoot(config.settings.METRICS_ENABLED),
         TelegramModule,
         PublisherModule.forRoot(config, { publishers: options.publishers, imports: options.imports }),
         WebhookModule,
+        ...(config.settings.TELEGRAM_MODE === 'polling' ? [PollingModule] : []),
         ...(config.settings.WEBHOOK_STATUS_ENDPOINT ? [HealthModule] : []),
       ],
     };

@@ -15,7 +15,16 @@ export interface BotConfig {
   readonly allowedUpdates?: readonly string[];
   readonly redisQueue?: string;
   readonly mqttTopic?: string;
+  /**
+   * Per-target routing for this bot, from its `routes` map: target name → the update kinds it
+   * receives (`'all'`: every kind). Replaces that target's `*_TYPES` filter for this bot only;
+   * targets not named keep their filter. Names are checked against the targets in use at boot.
+   */
+  readonly routes?: BotRoutes;
 }
+
+/** Target name → update kinds routed to it, or `'all'`. An empty set routes nothing there. */
+export type BotRoutes = ReadonlyMap<string, ReadonlySet<string> | 'all'>;
 
 interface BotEntry {
   token?: unknown;
@@ -24,9 +33,22 @@ interface BotEntry {
   allowed_updates?: unknown;
   redis_queue?: unknown;
   mqtt_topic?: unknown;
+  routes?: unknown;
 }
 
-const KNOWN_KEYS = new Set(['token', 'endpoint', 'secret', 'allowed_updates', 'redis_queue', 'mqtt_topic']);
+const KNOWN_KEYS = new Set([
+  'token',
+  'endpoint',
+  'secret',
+  'allowed_updates',
+  'redis_queue',
+  'mqtt_topic',
+  'routes',
+]);
+
+/** Target names as publishers declare them: `redis`, `redis-pubsub`, `amqp`, or a plug-in's own. */
+const TARGET_NAME_PATTERN = /^[a-z][a-z0-9_-]*$/;
+const UPDATE_KIND_PATTERN = /^[a-z][a-z_]*$/;
 
 /** Keyed one-way hash of the token: stable across replicas, reveals nothing about the token. */
 function derive(label: string, token: string): string {
@@ -93,14 +115,51 @@ function optionalString(value: unknown, where: string, key: string, problems: st
   return undefined;
 }
 
+function kindList(value: unknown): string[] | undefined {
+  const list = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
+  return Array.isArray(list) && list.every((v) => typeof v === 'string' && UPDATE_KIND_PATTERN.test(v))
+    ? (list as string[])
+    : undefined;
+}
+
 function updateTypes(value: unknown, where: string, problems: string[]): string[] | undefined {
   if (value === undefined || value === null) return undefined;
-  const list = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
-  if (Array.isArray(list) && list.every((v) => typeof v === 'string' && /^[a-z][a-z_]*$/.test(v))) {
-    return list as string[];
-  }
+  const list = kindList(value);
+  if (list) return list;
   problems.push(`${where}: allowed_updates must be a list of update kinds such as [message, callback_query]`);
   return undefined;
+}
+
+/**
+ * `routes: { amqp: [pre_checkout_query, shipping_query], mqtt: none, redis: all }` — each value a
+ * list of update kinds (or a comma-separated string), `all`, or `none` / `[]`.
+ */
+function botRoutes(value: unknown, where: string, problems: string[]): BotRoutes | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(
+      `${where}: routes must map target names to update kinds, e.g. { amqp: [pre_checkout_query], mqtt: none }`,
+    );
+    return undefined;
+  }
+  const routes = new Map<string, ReadonlySet<string> | 'all'>();
+  for (const [target, kinds] of Object.entries(value as Record<string, unknown>)) {
+    if (!TARGET_NAME_PATTERN.test(target)) {
+      problems.push(`${where}: routes key "${target}" is not a target name such as redis, mqtt, amqp or nats`);
+      continue;
+    }
+    if (kinds === 'all') routes.set(target, 'all');
+    else if (kinds === 'none') routes.set(target, new Set());
+    else {
+      const list = kindList(kinds);
+      if (list) routes.set(target, new Set(list));
+      else
+        problems.push(
+          `${where}: routes.${target} must be a list of update kinds such as [message, callback_query], all or none`,
+        );
+    }
+  }
+  return routes;
 }
 
 /**
@@ -131,7 +190,8 @@ export function resolveBots(settings: Settings, problems: string[]): BotConfig[]
     }
     const token = entry.token;
     if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
-      problems.push(`${source}: token is missing or does not look like a bot token (<digits>:<characters>)`);
+      // TELEGRAM_TOKEN itself is checked (and reported) with the other settings.
+      if (source !== 'TELEGRAM_TOKEN') problems.push(`${source}: token is missing or does not look like a bot token (<digits>:<characters>)`);
       continue;
     }
     const secret = optionalString(entry.secret, source, 'secret', problems) ?? settings.WEBHOOK_SECRET;
@@ -162,6 +222,7 @@ export function resolveBots(settings: Settings, problems: string[]): BotConfig[]
         updateTypes(entry.allowed_updates, source, problems) ?? settings.WEBHOOK_ALLOWED_UPDATES,
       redisQueue: optionalString(entry.redis_queue, source, 'redis_queue', problems),
       mqttTopic: optionalString(entry.mqtt_topic, source, 'mqtt_topic', problems),
+      routes: botRoutes(entry.routes, source, problems),
     });
   }
   return bots;

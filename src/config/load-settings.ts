@@ -62,7 +62,7 @@ export function loadConfig(env: RawEnvironment): ReceiverConfig {
     if (value !== undefined && value.trim() !== '') raw[name] = value;
   }
   const settings = plainToInstance(Settings, raw);
-  const problems = flatten(validateSync(settings, { forbidUnknownValues: true }));
+  const problems = flatten(validateSync(settings, { forbidUnknownValues: true, stopAtFirstError: true }));
   const bots = resolveBots(settings, problems);
   if (problems.length > 0) throw new ConfigurationError(problems);
   return { settings, bots };
