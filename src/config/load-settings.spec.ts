@@ -90,6 +90,8 @@ describe('loadConfig', () => {
       expect(text).toContain(name);
     }
     expect(text).toContain('300.1.1.1/8');
+    // One message per bad setting, and the first one is about its type.
+    expect(problems.filter((p) => p.startsWith('WEBHOOK_PORT'))).toEqual(['WEBHOOK_PORT must be an integer']);
     expect(text).not.toContain('not a token');
     expect(text).not.toContain('bad secret!');
   });

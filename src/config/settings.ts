@@ -47,19 +47,19 @@ export class Settings {
     (s: Settings) =>
       (s.TELEGRAM_SET_WEBHOOK && s.TELEGRAM_MODE === 'webhook') || s.WEBHOOK_DOMAIN !== undefined,
   )
-  @IsString({
-    message: 'WEBHOOK_DOMAIN is required to register the webhook (or set TELEGRAM_SET_WEBHOOK=false)',
-  })
   @Matches(DOMAIN_PATTERN, {
     message: 'WEBHOOK_DOMAIN must be a public host name, optionally with :port, without scheme or path',
   })
+  @IsString({
+    message: 'WEBHOOK_DOMAIN is required to register the webhook (or set TELEGRAM_SET_WEBHOOK=false)',
+  })
   WEBHOOK_DOMAIN?: string;
 
-  @IsString()
-  @MinLength(1)
   @Matches(/^[A-Za-z0-9._~!$&'()*+,;=:@%/-]+$/, {
     message: 'WEBHOOK_ENDPOINT must be hash, random, token or a URL path made of URL-safe characters',
   })
+  @MinLength(1)
+  @IsString()
   WEBHOOK_ENDPOINT = 'hash';
 
   @IsOptional()
@@ -70,9 +70,9 @@ export class Settings {
   WEBHOOK_BIND = '0.0.0.0';
 
   @Transform(toInt)
-  @IsInt({ message: 'WEBHOOK_PORT must be an integer' })
-  @Min(0)
   @Max(65535)
+  @Min(0)
+  @IsInt({ message: 'WEBHOOK_PORT must be an integer' })
   WEBHOOK_PORT = 8000;
 
   @Transform(toBool)
@@ -86,9 +86,9 @@ export class Settings {
   WEBHOOK_TRUSTED_PROXIES: Cidr[] = [];
 
   @Transform(toInt)
-  @IsInt({ message: 'WEBHOOK_MAX_CONNECTIONS must be an integer' })
-  @Min(1)
   @Max(100)
+  @Min(1)
+  @IsInt({ message: 'WEBHOOK_MAX_CONNECTIONS must be an integer' })
   WEBHOOK_MAX_CONNECTIONS = 40;
 
   @IsOptional()
@@ -104,10 +104,10 @@ export class Settings {
   WEBHOOK_IP_ADDRESS?: string;
 
   @ValidateIf((s: Settings) => s.BOTS_FILE === undefined || s.TELEGRAM_TOKEN !== undefined)
-  @IsString({ message: 'TELEGRAM_TOKEN is required (or list bots in BOTS_FILE)' })
   @Matches(TOKEN_PATTERN, {
     message: 'TELEGRAM_TOKEN does not look like a bot token (<digits>:<characters>)',
   })
+  @IsString({ message: 'TELEGRAM_TOKEN is required (or list bots in BOTS_FILE)' })
   TELEGRAM_TOKEN?: string;
 
   @IsOptional()
@@ -126,8 +126,8 @@ export class Settings {
   TELEGRAM_DELETE_WEBHOOK = true;
 
   @Transform(toInt)
-  @IsInt({ message: 'TELEGRAM_RETRY_TIMEOUT_MS must be an integer' })
   @Min(0)
+  @IsInt({ message: 'TELEGRAM_RETRY_TIMEOUT_MS must be an integer' })
   TELEGRAM_RETRY_TIMEOUT_MS = 30_000;
 
   @IsOptional()
@@ -138,9 +138,9 @@ export class Settings {
   @IsBoolean({ message: 'REDIS_QUEUE must be true or false' })
   REDIS_QUEUE = true;
 
-  @IsString()
-  @MinLength(1)
   @MaxLength(512)
+  @MinLength(1)
+  @IsString()
   REDIS_QUEUE_NAME = 'telegram_bot';
 
   @IsIn(['list', 'stream'], { message: 'REDIS_QUEUE_MODE must be list or stream' })
@@ -150,35 +150,35 @@ export class Settings {
   @IsUrlWithScheme(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:'])
   MQTT_URL?: string;
 
-  @IsString()
   @MinLength(1)
+  @IsString()
   MQTT_TOPIC = 'telegram/{bot}/{type}';
 
   @Transform(toInt)
-  @IsInt({ message: 'MQTT_EMBEDDED_PORT must be an integer' })
-  @Min(0)
   @Max(65535)
+  @Min(0)
+  @IsInt({ message: 'MQTT_EMBEDDED_PORT must be an integer' })
   MQTT_EMBEDDED_PORT = 1883;
 
   @Transform(toInt)
-  @IsInt({ message: 'PUBLISH_TIMEOUT_MS must be an integer' })
-  @Min(1)
   @Max(60_000)
+  @Min(1)
+  @IsInt({ message: 'PUBLISH_TIMEOUT_MS must be an integer' })
   PUBLISH_TIMEOUT_MS = 5000;
 
   @Transform(toInt)
-  @IsInt({ message: 'DEDUP_TTL_SECONDS must be an integer' })
   @Min(0)
+  @IsInt({ message: 'DEDUP_TTL_SECONDS must be an integer' })
   DEDUP_TTL_SECONDS = 86_400;
 
   @Transform(toInt)
-  @IsInt({ message: 'DEDUP_MAX_ENTRIES must be an integer' })
   @Min(1)
+  @IsInt({ message: 'DEDUP_MAX_ENTRIES must be an integer' })
   DEDUP_MAX_ENTRIES = 1_000_000;
 
   @Transform(toInt)
-  @IsInt({ message: 'SHUTDOWN_TIMEOUT_MS must be an integer' })
   @Min(0)
+  @IsInt({ message: 'SHUTDOWN_TIMEOUT_MS must be an integer' })
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
   // — Webhook registration across replicas (Kubernetes) —
@@ -188,8 +188,8 @@ export class Settings {
   WEBHOOK_FORCE_SET = false;
 
   @Transform(toInt)
-  @IsInt({ message: 'WEBHOOK_RECONCILE_SECONDS must be an integer' })
   @Min(0)
+  @IsInt({ message: 'WEBHOOK_RECONCILE_SECONDS must be an integer' })
   WEBHOOK_RECONCILE_SECONDS = 300;
 
   @Transform(toBool)
@@ -209,8 +209,8 @@ export class Settings {
   @IsBoolean({ message: 'REDIS_PUBSUB must be true or false' })
   REDIS_PUBSUB = false;
 
-  @IsString()
   @MinLength(1)
+  @IsString()
   REDIS_PUBSUB_CHANNEL = 'telegram.{bot}.{type}';
 
   @IsOptional()
@@ -225,8 +225,8 @@ export class Settings {
   @IsUrlWithScheme(['amqp:', 'amqps:'])
   AMQP_URL?: string;
 
-  @IsString()
   @MinLength(1)
+  @IsString()
   AMQP_EXCHANGE = 'telegram';
 
   @IsOptional()
@@ -237,8 +237,8 @@ export class Settings {
   @IsUrlWithScheme(['nats:', 'tls:'])
   NATS_URL?: string;
 
-  @IsString()
   @MinLength(1)
+  @IsString()
   NATS_SUBJECT = 'telegram.{bot}.{type}';
 
   @Transform(toBool)
