@@ -1,0 +1,542 @@
+/**
+ * The deployment artefacts (deploy/kubernetes/*.yaml, Dockerfile) against the
+ * Kubernetes API and against the app's own contract: probe routes, port, drain
+ * timing, non-root user.
+ *
+ * Schema: kubernetes-models 5.1.0, generated from the Kubernetes v1.36 OpenAPI
+ * document, and @kubernetes-models/prometheus-operator for the ServiceMonitor CRD.
+ * Their precompiled JSON-schema validators check types, required fields, enums
+ * and formats but let unknown fields through, which `kubectl apply` rejects
+ * (strict field validation is its default). So each manifest is also
+ * type-checked, as an object literal, against the same models' interfaces:
+ * TypeScript's excess-property check reports an unknown field at any depth.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { parseAllDocuments } from 'yaml';
+import { type IDeployment, Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import {
+  type IHorizontalPodAutoscaler,
+  HorizontalPodAutoscaler,
+} from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { type IIngress, Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import {
+  type IPodDisruptionBudget,
+  PodDisruptionBudget,
+} from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { type IConfigMap, ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { type IContainer } from 'kubernetes-models/v1/Container';
+import { type IProbe } from 'kubernetes-models/v1/Probe';
+import { type ISecret, Secret } from 'kubernetes-models/v1/Secret';
+import { type IService, Service } from 'kubernetes-models/v1/Service';
+import {
+  type IServiceMonitor,
+  ServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+
+/**
+ * The HTTP routes the manifests depend on (probes, ServiceMonitor). The check that
+ * the app really serves them belongs in this file, beside the probe test below:
+ * importing this constant from another spec would register all these tests again.
+ */
+export const DEPLOYMENT_HTTP_ROUTES = {
+  readiness: '/status',
+  liveness: '/status/live',
+  metrics: '/metrics',
+} as const;
+
+/** The app's defaults for settings the manifests may leave unset. */
+const APP_DEFAULTS = { WEBHOOK_PORT: 8000, SHUTDOWN_TIMEOUT_MS: 10_000 } as const;
+
+/** https://core.telegram.org/bots/webhooks#the-short-version */
+const TELEGRAM_SOURCE_SUBNETS = ['149.154.160.0/20', '91.108.4.0/22'];
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MANIFEST_DIR = join(ROOT, 'deploy', 'kubernetes');
+const KUSTOMIZATION = 'kustomization.yaml';
+/** In the directory and validated, but deliberately not in the default kustomization. */
+const OPTIONAL_MANIFESTS = ['ingress.yaml', 'servicemonitor.yaml'];
+
+interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
+}
+
+interface Manifest {
+  readonly file: string;
+  /** Position of the document in a multi-document file. */
+  readonly index: number;
+  readonly object: KubeObject;
+}
+
+interface Schema {
+  /** Throws an error naming every violation. */
+  readonly validate: (object: KubeObject) => void;
+  /** The interface generated from the same definition, for the unknown-field check. */
+  readonly typeModule: string;
+  readonly typeName: string;
+}
+
+type ModelClass = new (data: never) => { validate(): void };
+
+function schema(model: ModelClass, typeModule: string, typeName: string): Schema {
+  return { validate: (object) => new model(object as never).validate(), typeModule, typeName };
+}
+
+/** Every apiVersion/kind a manifest may use; anything else fails as "no schema". */
+const SCHEMAS = new Map<string, Schema>([
+  ['v1/ConfigMap', schema(ConfigMap, 'kubernetes-models/v1/ConfigMap', 'IConfigMap')],
+  ['v1/Secret', schema(Secret, 'kubernetes-models/v1/Secret', 'ISecret')],
+  ['v1/Service', schema(Service, 'kubernetes-models/v1/Service', 'IService')],
+  ['apps/v1/Deployment', schema(Deployment, 'kubernetes-models/apps/v1/Deployment', 'IDeployment')],
+  [
+    'policy/v1/PodDisruptionBudget',
+    schema(PodDisruptionBudget, 'kubernetes-models/policy/v1/PodDisruptionBudget', 'IPodDisruptionBudget'),
+  ],
+  [
+    'autoscaling/v2/HorizontalPodAutoscaler',
+    schema(
+      HorizontalPodAutoscaler,
+      'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+      'IHorizontalPodAutoscaler',
+    ),
+  ],
+  [
+    'networking.k8s.io/v1/Ingress',
+    schema(Ingress, 'kubernetes-models/networking.k8s.io/v1/Ingress', 'IIngress'),
+  ],
+  [
+    'monitoring.coreos.com/v1/ServiceMonitor',
+    schema(
+      ServiceMonitor,
+      '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
+      'IServiceMonitor',
+    ),
+  ],
+]);
+
+/** Top-level fields of kustomize.config.k8s.io/v1beta1 Kustomization that are not deprecated. */
+const KUSTOMIZATION_FIELDS = new Set([
+  'apiVersion',
+  'kind',
+  'metadata',
+  'resources',
+  'components',
+  'namespace',
+  'namePrefix',
+  'nameSuffix',
+  'labels',
+  'commonAnnotations',
+  'images',
+  'replicas',
+  'patches',
+  'replacements',
+  'configMapGenerator',
+  'secretGenerator',
+  'generatorOptions',
+  'generators',
+  'transformers',
+  'validators',
+  'helmCharts',
+  'buildMetadata',
+  'openapi',
+  'crds',
+  'configurations',
+  'sortOptions',
+]);
+
+function describeManifest(manifest: Manifest): string {
+  return `${manifest.file}#${manifest.index} (${manifest.object.kind})`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function defined<T>(value: T | null | undefined, what: string): T {
+  if (value === undefined || value === null) throw new Error(`${what} is missing`);
+  return value;
+}
+
+/**
+ * Parses as YAML 1.1, as Kubernetes' own decoder does: `yes`, `on` or `0755` then
+ * mean there what they mean here.
+ */
+function parseYamlFile(file: string): unknown[] {
+  const documents = parseAllDocuments(readFileSync(join(MANIFEST_DIR, file), 'utf8'), { version: '1.1' });
+  if (!Array.isArray(documents)) return [];
+  return documents.map((document, index) => {
+    const [error] = document.errors;
+    if (error) throw new Error(`${file}#${index}: ${error.message}`);
+    return document.toJS() as unknown;
+  });
+}
+
+function loadManifests(file: string): Manifest[] {
+  const objects = parseYamlFile(file).filter((object) => object !== null);
+  if (objects.length === 0) throw new Error(`${file} holds no Kubernetes object`);
+  return objects.map((object, index) => {
+    if (!isRecord(object) || typeof object.apiVersion !== 'string' || typeof object.kind !== 'string') {
+      throw new Error(`${file}#${index} is not a Kubernetes object (no apiVersion or kind)`);
+    }
+    return { file, index, object: object as unknown as KubeObject };
+  });
+}
+
+/**
+ * Type-checks each manifest, as a literal, against its generated interface in one
+ * in-memory program, and returns the errors per manifest with the offending line.
+ */
+function unknownFieldErrors(manifests: readonly Manifest[]): Map<Manifest, string[]> {
+  const sources = new Map<string, { manifest: Manifest; text: string }>();
+  for (const manifest of manifests) {
+    const schemaFor = SCHEMAS.get(`${manifest.object.apiVersion}/${manifest.object.kind}`);
+    if (!schemaFor) continue;
+    const fileName = join(ROOT, 'test', '.manifest-types', `${manifest.file}.${manifest.index}.ts`);
+    const text =
+      `import type { ${schemaFor.typeName} } from '${schemaFor.typeModule}';\n` +
+      `export const manifest: ${schemaFor.typeName} = ${JSON.stringify(manifest.object, null, 2)};\n`;
+    sources.set(fileName, { manifest, text });
+  }
+
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ES2023,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2023.d.ts'],
+    types: [],
+  };
+  const host = ts.createCompilerHost(options, true);
+  const { fileExists, getSourceFile, readFile } = host;
+  host.fileExists = (fileName) => sources.has(fileName) || fileExists(fileName);
+  host.readFile = (fileName) => sources.get(fileName)?.text ?? readFile(fileName);
+  host.getSourceFile = (fileName, languageVersion, ...rest) => {
+    const source = sources.get(fileName);
+    return source
+      ? ts.createSourceFile(fileName, source.text, languageVersion, true)
+      : getSourceFile(fileName, languageVersion, ...rest);
+  };
+  const program = ts.createProgram([...sources.keys()], options, host);
+
+  const errors = new Map<Manifest, string[]>();
+  for (const [fileName, { manifest, text }] of sources) {
+    const sourceFile = defined(program.getSourceFile(fileName), fileName);
+    const diagnostics = [
+      ...program.getSyntacticDiagnostics(sourceFile),
+      ...program.getSemanticDiagnostics(sourceFile),
+    ];
+    errors.set(
+      manifest,
+      diagnostics.map((diagnostic) => {
+        const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
+        if (diagnostic.start === undefined) return message;
+        const { line } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
+        return `${message}\n  at: ${text.split('\n')[line]?.trim() ?? ''}`;
+      }),
+    );
+  }
+  return errors;
+}
+
+interface DockerInstruction {
+  readonly keyword: string;
+  readonly args: string;
+}
+
+interface DockerStage {
+  readonly name: string;
+  readonly instructions: readonly DockerInstruction[];
+}
+
+/** Enough of the Dockerfile grammar for this file: comments, continuations, FROM ... AS. */
+function parseDockerfile(text: string): DockerStage[] {
+  const logicalLines = text
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('#'))
+    .join('\n')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const stages: { name: string; instructions: DockerInstruction[] }[] = [];
+  for (const line of logicalLines) {
+    const match = /^(\w+)\s+(.*)$/s.exec(line);
+    if (!match) throw new Error(`Dockerfile: cannot parse "${line}"`);
+    const keyword = defined(match[1], 'keyword').toUpperCase();
+    const args = defined(match[2], 'arguments').trim();
+    if (keyword === 'FROM') {
+      const alias = /\s+AS\s+(\S+)$/i.exec(args);
+      stages.push({ name: alias?.[1] ?? String(stages.length), instructions: [] });
+    } else {
+      stages.at(-1)?.instructions.push({ keyword, args });
+    }
+  }
+  return stages;
+}
+
+/** A RUN's commands: its own flags (--mount=...) dropped, split at shell separators. */
+function shellCommands(run: string): string[] {
+  return run
+    .replace(/^(--\S+\s+)+/, '')
+    .split(/&&|\|\||;|\|/)
+    .map((command) => command.trim());
+}
+
+/** An `npm ci` / `npm install` (or yarn, pnpm) that would bring devDependencies along. */
+function installsDevDependencies(run: string): boolean {
+  return shellCommands(run).some(
+    (command) =>
+      /^(npm|pnpm)\s+(ci|install|i|add)\b|^yarn(\s+(install|add)\b|$)/.test(command) &&
+      !/--omit[= ]dev\b|--production\b|--prod\b/.test(command),
+  );
+}
+
+function probePath(probe: IProbe | undefined, name: string): string | undefined {
+  return defined(probe, name).httpGet?.path;
+}
+
+describe('deploy/kubernetes', () => {
+  const manifestFiles = readdirSync(MANIFEST_DIR)
+    .filter((file) => /\.ya?ml$/.test(file) && file !== KUSTOMIZATION)
+    .sort();
+  const manifests = manifestFiles.flatMap(loadManifests);
+  const kustomization: unknown = parseYamlFile(KUSTOMIZATION)[0];
+  const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+
+  const defaultManifests = manifests.filter((manifest) => !OPTIONAL_MANIFESTS.includes(manifest.file));
+  function single<T>(kind: string, among: readonly Manifest[] = defaultManifests): T {
+    const found = among.filter((manifest) => manifest.object.kind === kind);
+    if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
+    return defined(found[0], kind).object as unknown as T;
+  }
+  const deployment = single<IDeployment>('Deployment');
+  const configMap = single<IConfigMap>('ConfigMap');
+  const service = single<IService>('Service');
+  const podSpec = defined(deployment.spec?.template.spec, 'Deployment pod spec');
+  const container: IContainer = defined(podSpec.containers[0], 'Deployment container');
+  const httpPort = defined(
+    container.ports?.find((port) => port.name === 'http'),
+    'container port named http',
+  );
+  const finalStage = defined(dockerfile.at(-1), 'Dockerfile final stage');
+  const finalUser = finalStage.instructions.filter((instruction) => instruction.keyword === 'USER').at(-1);
+
+  describe('every manifest', () => {
+    let typeErrors: Map<Manifest, string[]>;
+
+    beforeAll(() => {
+      typeErrors = unknownFieldErrors(manifests);
+    });
+
+    it.each(manifestFiles)('%s validates against the Kubernetes schema, unknown fields included', (file) => {
+      const problems = manifests
+        .filter((manifest) => manifest.file === file)
+        .flatMap((manifest) => {
+          const schemaFor = SCHEMAS.get(`${manifest.object.apiVersion}/${manifest.object.kind}`);
+          if (!schemaFor)
+            return [`${describeManifest(manifest)}: no schema for ${manifest.object.apiVersion}`];
+          const found: string[] = [];
+          try {
+            schemaFor.validate(manifest.object);
+          } catch (error) {
+            found.push(`${describeManifest(manifest)}: ${(error as Error).message}`);
+          }
+          for (const message of typeErrors.get(manifest) ?? ['not type-checked']) {
+            found.push(`${describeManifest(manifest)}: ${message}`);
+          }
+          return found;
+        });
+      expect(problems).toEqual([]);
+    });
+
+    it('leaves the namespace to whoever applies it', () => {
+      const namespaced = manifests.filter((manifest) => manifest.object.metadata?.namespace !== undefined);
+      expect(namespaced.map(describeManifest)).toEqual([]);
+    });
+  });
+
+  describe(KUSTOMIZATION, () => {
+    const fields = isRecord(kustomization) ? kustomization : {};
+
+    it('is a namespace-agnostic Kustomization with known fields only', () => {
+      expect(fields).toMatchObject({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' });
+      expect(Object.keys(fields).filter((key) => !KUSTOMIZATION_FIELDS.has(key))).toEqual([]);
+      expect(fields.namespace).toBeUndefined();
+    });
+
+    it('lists exactly the default manifests, which all exist, and not the optional ones', () => {
+      const resources: unknown[] = Array.isArray(fields.resources) ? fields.resources : [];
+      expect(
+        resources.filter(
+          (resource) => typeof resource !== 'string' || !existsSync(join(MANIFEST_DIR, resource)),
+        ),
+      ).toEqual([]);
+      const expected = manifestFiles.filter((file) => !OPTIONAL_MANIFESTS.includes(file));
+      expect([...resources].sort()).toEqual(expected);
+    });
+
+    it('labels every resource app.kubernetes.io/name: telegram-receiver', () => {
+      expect(fields.labels).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ pairs: { 'app.kubernetes.io/name': 'telegram-receiver' } }),
+        ]),
+      );
+    });
+
+    it('rewrites the image the Deployment actually names', () => {
+      const imageName = defined(container.image, 'container image').replace(/[:@].*$/, '');
+      const images = (fields.images ?? []) as { name?: unknown }[];
+      expect(images.map((image) => image.name)).toContain(imageName);
+    });
+  });
+
+  describe('Deployment and the app contract', () => {
+    it(`probes ${DEPLOYMENT_HTTP_ROUTES.readiness} for readiness and ${DEPLOYMENT_HTTP_ROUTES.liveness} for liveness and startup`, () => {
+      expect({
+        readiness: probePath(container.readinessProbe, 'readinessProbe'),
+        liveness: probePath(container.livenessProbe, 'livenessProbe'),
+        startup: probePath(container.startupProbe, 'startupProbe'),
+      }).toEqual({
+        readiness: DEPLOYMENT_HTTP_ROUTES.readiness,
+        liveness: DEPLOYMENT_HTTP_ROUTES.liveness,
+        startup: DEPLOYMENT_HTTP_ROUTES.liveness,
+      });
+      for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe]) {
+        expect([httpPort.name, httpPort.containerPort]).toContain(probe?.httpGet?.port);
+      }
+    });
+
+    it('listens on WEBHOOK_PORT, which the Service and the image expose', () => {
+      const webhookPort = Number(configMap.data?.WEBHOOK_PORT ?? APP_DEFAULTS.WEBHOOK_PORT);
+      expect(httpPort.containerPort).toBe(webhookPort);
+      const servicePort = defined(service.spec?.ports?.[0], 'Service port');
+      expect(servicePort.targetPort).toBe(httpPort.name);
+      const exposed = finalStage.instructions.filter((instruction) => instruction.keyword === 'EXPOSE');
+      expect(exposed.map((instruction) => instruction.args)).toEqual([String(webhookPort)]);
+    });
+
+    it('gives the preStop pause and the app drain time to finish before SIGKILL', () => {
+      const preStop = container.lifecycle?.preStop;
+      const execSleep = preStop?.exec?.command?.join(' ').match(/^(?:\/bin\/)?sleep (\d+)$/)?.[1];
+      const preStopSeconds = preStop?.sleep?.seconds ?? Number(execSleep ?? 0);
+      expect(preStopSeconds).toBeGreaterThan(0);
+      const drainSeconds =
+        Number(configMap.data?.SHUTDOWN_TIMEOUT_MS ?? APP_DEFAULTS.SHUTDOWN_TIMEOUT_MS) / 1000;
+      // 30 s is the Kubernetes default when the field is unset.
+      expect(podSpec.terminationGracePeriodSeconds ?? 30).toBeGreaterThan(preStopSeconds + drainSeconds);
+    });
+
+    it('runs locked down, as the Dockerfile user', () => {
+      const pod = podSpec.securityContext ?? {};
+      const own = container.securityContext ?? {};
+      expect({
+        runAsNonRoot: own.runAsNonRoot ?? pod.runAsNonRoot,
+        runAsUser: own.runAsUser ?? pod.runAsUser,
+        seccompProfile: (own.seccompProfile ?? pod.seccompProfile)?.type,
+        readOnlyRootFilesystem: own.readOnlyRootFilesystem,
+        allowPrivilegeEscalation: own.allowPrivilegeEscalation,
+        dropsAllCapabilities: own.capabilities?.drop?.includes('ALL'),
+      }).toEqual({
+        runAsNonRoot: true,
+        runAsUser: Number(finalUser?.args.split(':')[0]),
+        seccompProfile: 'RuntimeDefault',
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        dropsAllCapabilities: true,
+      });
+    });
+
+    it('takes its environment from the ConfigMap and the Secret', () => {
+      const secret = single<ISecret>('Secret');
+      expect(container.envFrom).toEqual([
+        { configMapRef: { name: configMap.metadata?.name } },
+        { secretRef: { name: secret.metadata?.name } },
+      ]);
+    });
+
+    it('is the pod set the Service, PDB, HPA, Ingress and ServiceMonitor point at', () => {
+      const podLabels = deployment.spec?.template.metadata?.labels ?? {};
+      const pdb = single<IPodDisruptionBudget>('PodDisruptionBudget');
+      const hpa = single<IHorizontalPodAutoscaler>('HorizontalPodAutoscaler');
+      const ingress = single<IIngress>('Ingress', manifests);
+      const monitor = single<IServiceMonitor>('ServiceMonitor', manifests);
+      const servicePortName = service.spec?.ports?.[0]?.name;
+
+      expect(podLabels).toMatchObject(defined(deployment.spec?.selector.matchLabels, 'Deployment selector'));
+      expect(podLabels).toMatchObject(defined(service.spec?.selector, 'Service selector'));
+      expect(podLabels).toMatchObject(defined(pdb.spec?.selector?.matchLabels, 'PDB selector'));
+      expect(hpa.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: deployment.metadata?.name });
+      expect(service.metadata?.labels ?? {}).toMatchObject(monitor.spec.selector.matchLabels ?? {});
+      expect(monitor.spec.endpoints?.map((endpoint) => [endpoint.port, endpoint.path])).toEqual([
+        [servicePortName, DEPLOYMENT_HTTP_ROUTES.metrics],
+      ]);
+      const backends = ingress.spec?.rules?.flatMap((rule) => rule.http?.paths ?? []) ?? [];
+      expect(backends.map((path) => path.backend.service)).toEqual([
+        { name: service.metadata?.name, port: { name: servicePortName } },
+      ]);
+    });
+
+    it('admits only Telegram, at the Ingress and in the app', () => {
+      const ingress = single<IIngress>('Ingress', manifests);
+      const allowed = ingress.metadata?.annotations?.['nginx.ingress.kubernetes.io/whitelist-source-range'];
+      expect(allowed?.split(',').map((subnet) => subnet.trim())).toEqual(TELEGRAM_SOURCE_SUBNETS);
+      const limited = configMap.data?.WEBHOOK_LIMIT_SUBNETS;
+      if (limited !== undefined) {
+        expect(limited.split(',').map((subnet) => subnet.trim())).toEqual(TELEGRAM_SOURCE_SUBNETS);
+      }
+    });
+  });
+
+  describe('Dockerfile final stage', () => {
+    it('runs as a numeric non-root USER', () => {
+      expect(finalUser?.args).toMatch(/^\d+(:\d+)?$/);
+      expect(Number(finalUser?.args.split(':')[0])).toBeGreaterThan(0);
+    });
+
+    it('starts node directly with exec-form CMD ["node","dist/main.js"], so SIGTERM reaches it', () => {
+      const keywords = finalStage.instructions.map((instruction) => instruction.keyword);
+      expect(keywords).not.toContain('ENTRYPOINT');
+      const cmd = finalStage.instructions.filter((instruction) => instruction.keyword === 'CMD').at(-1);
+      const args = defined(cmd, 'CMD').args;
+      let form: unknown;
+      try {
+        form = JSON.parse(args);
+      } catch {
+        form = `shell form: ${args}`;
+      }
+      expect(form).toEqual(['node', 'dist/main.js']);
+    });
+
+    it('sets NODE_ENV=production', () => {
+      const env = finalStage.instructions.filter((instruction) => instruction.keyword === 'ENV');
+      expect(env.map((instruction) => instruction.args)).toContain('NODE_ENV=production');
+    });
+
+    it('holds production dependencies only', () => {
+      const installs = finalStage.instructions
+        .filter((instruction) => instruction.keyword === 'RUN' && installsDevDependencies(instruction.args))
+        .map((instruction) => instruction.args);
+      expect(installs).toEqual([]);
+      // node_modules copied in must come from a stage that installed without devDependencies.
+      const sources = finalStage.instructions
+        .filter((instruction) => instruction.keyword === 'COPY' && /node_modules/.test(instruction.args))
+        .map((instruction) => /--from=(\S+)/.exec(instruction.args)?.[1]);
+      expect(sources.length).toBeGreaterThan(0);
+      for (const source of sources) {
+        const stage = defined(
+          dockerfile.find((candidate) => candidate.name === source),
+          `stage ${source ?? '(build context)'}`,
+        );
+        const runs = stage.instructions.filter((instruction) => instruction.keyword === 'RUN');
+        expect(runs.filter((run) => installsDevDependencies(run.args)).map((run) => run.args)).toEqual([]);
+        expect(runs.some((run) => /\bnpm\s+ci\b.*--omit[= ]dev\b/.test(run.args))).toBe(true);
+      }
+    });
+  });
+});
