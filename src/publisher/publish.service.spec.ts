@@ -1,0 +1,121 @@
+import { jest } from '@jest/globals';
+import { MemoryDedupStore } from './dedup.store.js';
+import { PublishError } from './publish.error.js';
+import { PublishService } from './publish.service.js';
+import type { InboundUpdate, PublishResult, UpdatePublisher } from './publisher.interface.js';
+import type { ReceiverConfig } from '../config/load-settings.js';
+import type { MetricsService } from '../metrics/metrics.service.js';
+import type { Bot } from '../telegram/bot-registry.service.js';
+
+const bot = { idText: '42', id: 42 } as Bot;
+const update = (updateId: number, type = 'message'): InboundUpdate => ({
+  bot,
+  updateId,
+  type,
+  raw: Buffer.from(`{"update_id":${updateId}}`),
+  payload: Buffer.from(`{"update_id":${updateId}}`),
+  receivedAt: 0,
+});
+const config = (ttl = 60, timeout = 200) =>
+  ({ settings: { PUBLISH_TIMEOUT_MS: timeout, DEDUP_TTL_SECONDS: ttl } }) as unknown as ReceiverConfig;
+const metrics = { updatePublished: jest.fn(), publishFailed: jest.fn() } as unknown as MetricsService;
+
+function target(
+  name: string,
+  behaviour: (u: InboundUpdate) => Promise<PublishResult>,
+  extra: Partial<UpdatePublisher> = {},
+) {
+  const publish = jest.fn(behaviour);
+  return { name, publish, health: () => ({ up: true }), ...extra } satisfies UpdatePublisher;
+}
+
+describe('PublishService', () => {
+  it('publishes to every target and marks the update seen only afterwards', async () => {
+    const a = target('a', () => Promise.resolve('published'));
+    const b = target('b', () => Promise.resolve('published'));
+    const dedup = new MemoryDedupStore(60_000, 10);
+    const sut = new PublishService([a, b], dedup, config(), metrics);
+    await expect(sut.publish(update(1))).resolves.toBe('published');
+    expect(a.publish).toHaveBeenCalledTimes(1);
+    expect(b.publish).toHaveBeenCalledTimes(1);
+    await expect(dedup.has('42:1')).resolves.toBe(true);
+    await expect(sut.publish(update(1))).resolves.toBe('duplicate');
+    expect(a.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('never marks a failed publish as seen, so the retry publishes', async () => {
+    let fail = true;
+    const a = target('a', () => (fail ? Promise.reject(new Error('down')) : Promise.resolve('published')));
+    const dedup = new MemoryDedupStore(60_000, 10);
+    const sut = new PublishService([a], dedup, config(), metrics);
+    await expect(sut.publish(update(2))).rejects.toThrow(new PublishError('a', 'down'));
+    await expect(dedup.has('42:2')).resolves.toBe(false);
+    fail = false;
+    await expect(sut.publish(update(2))).resolves.toBe('published');
+    expect(a.publish).toHaveBeenCalledTimes(2);
+  });
+
+  it('rejects within PUBLISH_TIMEOUT_MS when a target never confirms', async () => {
+    const a = target('a', () => new Promise<PublishResult>(() => undefined));
+    const sut = new PublishService([a], new MemoryDedupStore(60_000, 10), config(60, 50), metrics);
+    const started = Date.now();
+    await expect(sut.publish(update(3))).rejects.toThrow(/no confirmation within 50 ms/);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it('makes concurrent copies wait for the publish under way instead of publishing again', async () => {
+    let release!: () => void;
+    const a = target(
+      'a',
+      () => new Promise<PublishResult>((resolve) => (release = () => resolve('published'))),
+    );
+    const sut = new PublishService([a], new MemoryDedupStore(60_000, 10), config(60, 1000), metrics);
+    const copies = Array.from({ length: 5 }, () => sut.publish(update(4)));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    release();
+    await expect(Promise.all(copies)).resolves.toEqual([
+      'published',
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'duplicate',
+    ]);
+    expect(a.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('routes by update type and skips the seen-mark when every target deduplicates itself', async () => {
+    const payments = target('payments', () => Promise.resolve('published'), {
+      types: new Set(['pre_checkout_query']),
+    });
+    const queue = target('queue', () => Promise.resolve('duplicate'), { deduplicates: true });
+    const dedup = new MemoryDedupStore(60_000, 10);
+    const sut = new PublishService([payments, queue], dedup, config(), metrics);
+    await expect(sut.publish(update(5, 'message'))).resolves.toBe('duplicate');
+    expect(payments.publish).not.toHaveBeenCalled();
+    expect(dedup.size).toBe(0);
+    await expect(sut.publish(update(6, 'pre_checkout_query'))).resolves.toBe('published');
+    expect(payments.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('publishes every copy when dedup is off (DEDUP_TTL_SECONDS=0)', async () => {
+    const a = target('a', () => Promise.resolve('published'));
+    const sut = new PublishService([a], new MemoryDedupStore(0, 10), config(0), metrics);
+    await sut.publish(update(7));
+    await sut.publish(update(7));
+    expect(a.publish).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('MemoryDedupStore', () => {
+  it('forgets the oldest entries beyond its bound and expired ones after the TTL', async () => {
+    const sut = new MemoryDedupStore(50, 2);
+    await sut.add('a');
+    await sut.add('b');
+    await sut.add('c');
+    expect(sut.size).toBe(2);
+    await expect(sut.has('a')).resolves.toBe(false);
+    await expect(sut.has('c')).resolves.toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await expect(sut.has('c')).resolves.toBe(false);
+  });
+});
