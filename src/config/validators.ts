@@ -26,7 +26,9 @@ function validator(
 /** A comma-separated list of IPv4/IPv6 CIDRs (or bare addresses), parsed once into `Cidr` objects. */
 export function IsCidrList(setting: string): PropertyDecorator {
   return compose(
-    Transform(({ value }) => (typeof value === 'string' ? splitList(value).map(parseCidr) : value)),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' ? splitList(value).map(parseCidr) : value,
+    ),
     validator(
       'isCidrList',
       (value) => Array.isArray(value) && value.every((entry) => typeof entry === 'object'),
@@ -41,7 +43,7 @@ export function IsCidrList(setting: string): PropertyDecorator {
 /** A comma-separated list of update kinds such as `message,callback_query`. */
 export function IsUpdateTypeList(setting: string): PropertyDecorator {
   return compose(
-    Transform(({ value }) => (typeof value === 'string' ? splitList(value) : value)),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? splitList(value) : value)),
     validator(
       'isUpdateTypeList',
       (value) =>

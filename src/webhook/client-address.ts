@@ -13,8 +13,8 @@ export function clientAddress(request: FastifyRequest, trustedProxies: SubnetMat
   if (header === undefined) return peer;
   const hops = (Array.isArray(header) ? header.join(',') : header).split(',');
   for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = (hops[i] as string).trim();
+    const hop = hops[i]?.trim() ?? '';
     if (hop !== '' && !trustedProxies.contains(hop)) return hop;
   }
-  return (hops[0] as string | undefined)?.trim() || peer;
+  return hops[0]?.trim() || peer;
 }
