@@ -1,0 +1,373 @@
+#!/usr/bin/env node
+// `npm run bench`: the built receiver (production settings, every default feature on) against a bare
+// hand-written floor handler, loaded in turn by the same generator (autocannon) for alternating
+// rounds; then the receiver with 1,000 bots against the 1-bot run. Prints per-round rows, medians,
+// ratios and the targets; checks that the queue holds exactly one entry per 200 answered, and exits
+// non-zero when it does not (zero loss, zero doubles).
+//
+//   node bench/run.mjs [--duration 10] [--rounds 3] [--connections 64] [--smoke]
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SECRET = 'bench_secret';
+
+function parseArgs(argv) {
+  const options = { duration: 10, rounds: 3, connections: 64, smoke: false, manyBots: 1000 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--smoke') options.smoke = true;
+    else if (arg === '--duration') options.duration = Number(argv[++i]);
+    else if (arg === '--rounds') options.rounds = Number(argv[++i]);
+    else if (arg === '--connections') options.connections = Number(argv[++i]);
+    else if (arg === '--bots') options.manyBots = Number(argv[++i]);
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  if (options.smoke) Object.assign(options, { duration: 1, rounds: 1, connections: 16, manyBots: 50 });
+  return options;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A realistic ~600-byte text message update; `update_id` is filled in per request. */
+function updateTemplate() {
+  return JSON.stringify({
+    update_id: 0,
+    message: {
+      message_id: 48213,
+      from: {
+        id: 271828182,
+        is_bot: false,
+        first_name: 'Ada',
+        last_name: 'Lovelace',
+        username: 'ada_l',
+        language_code: 'en',
+      },
+      chat: { id: 271828182, first_name: 'Ada', last_name: 'Lovelace', username: 'ada_l', type: 'private' },
+      date: 1795210000,
+      text: 'Hello! Could you tell me the status of order #4815162342? It was due yesterday and I have not received a shipping notice yet. Thanks a lot for checking, it is a gift.',
+      entities: [{ offset: 44, length: 11, type: 'hashtag' }],
+      link_preview_options: { is_disabled: true },
+    },
+  }).replace('"update_id":0', '"update_id":__ID__');
+}
+
+/** The one outside party: answers getMe (id from the token), getWebhookInfo, setWebhook. */
+async function startBotApi() {
+  const webhooks = new Map();
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const [, botPart, method] = req.url.split('/');
+      const token = botPart.slice(3);
+      const params = body ? JSON.parse(body) : {};
+      let result = true;
+      if (method === 'getMe')
+        result = {
+          id: Number(token.split(':')[0]),
+          is_bot: true,
+          first_name: 'Bench',
+          username: `bench_${token.split(':')[0]}_bot`,
+        };
+      else if (method === 'getWebhookInfo')
+        result = {
+          url: webhooks.get(token) ?? '',
+          has_custom_certificate: false,
+          pending_update_count: 0,
+          max_connections: 40,
+        };
+      else if (method === 'setWebhook') webhooks.set(token, params.url);
+      else if (method === 'deleteWebhook') webhooks.delete(token);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ok: true, result }));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const client = new Redis(url, { lazyConnect: true, retryStrategy: () => 100 });
+  client.on('error', () => undefined); // until it has started
+  for (let i = 0; i < 100; i++) {
+    try {
+      await client.connect();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    client,
+    stop: async () => {
+      client.disconnect();
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** Starts a server process and waits for its "Receiving" line. */
+async function startServer(script, env) {
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', ENV_FILE: '/nonexistent/.env', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  child.stderr.on('data', (c) => (output += c));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('Receiving')) {
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`${script} did not start:\n${output}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    pid: child.pid,
+    /** Peak resident set size of the process so far, in MB (VmHWM). */
+    peakRssMb() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return kb / 1024;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      return code;
+    },
+  };
+}
+
+let nextId = 1;
+
+/** Loads `port` for `duration` seconds, spreading requests over `targets` ({ path, secret }). */
+async function load(port, targets, { duration, connections }) {
+  const template = updateTemplate();
+  let i = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    duration,
+    pipelining: 1,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const target = targets[i++ % targets.length];
+          return {
+            ...req,
+            path: target.path,
+            headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': target.secret },
+            body: template.replace('__ID__', String(nextId++)),
+          };
+        },
+      },
+    ],
+  });
+  return result;
+}
+
+/**
+ * Zero loss, zero doubles: every update answered 200 is on the queue, each update_id once. A run
+ * ends with requests in flight whose answers the generator no longer counts, so the queue may hold
+ * up to that many more than were answered — never more than were sent.
+ */
+async function verifyQueue(redis, key, answered200, sent) {
+  const entries = await redis.lrange(key, 0, -1);
+  const ids = new Set(entries.map((e) => JSON.parse(e).update_id));
+  const ok = ids.size === entries.length && entries.length >= answered200 && entries.length <= sent;
+  return { stored: entries.length, unique: ids.size, ok };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export async function runBench(options, print = console.log) {
+  if (!existsSync(join(ROOT, 'dist/main.js'))) {
+    print('Building (dist/main.js is missing)…');
+    const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('build failed');
+  }
+  const redis = await startRedis();
+  const api = await startBotApi();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const botsFile = join(dir, 'bots.yaml');
+  const many = Array.from({ length: options.manyBots }, (_, i) => ({
+    token: `${700000 + i}:bench${i}`,
+    endpoint: `b${i}`,
+    secret: `s${i}`,
+  }));
+  writeFileSync(botsFile, JSON.stringify({ bots: many }));
+
+  const receiverEnv = (port, extra) => ({
+    TELEGRAM_API_URL: api.url,
+    WEBHOOK_DOMAIN: 'bench.example.com',
+    WEBHOOK_PORT: String(port),
+    WEBHOOK_BIND: '127.0.0.1',
+    WEBHOOK_LIMIT_SUBNETS: '127.0.0.0/8',
+    REDIS_URL: redis.url,
+    REDIS_QUEUE_NAME: 'q',
+    TELEGRAM_DELETE_WEBHOOK: 'false',
+    LOG_LEVEL: 'info',
+    ...extra,
+  });
+  const subjects = [
+    {
+      name: 'floor',
+      start: (port) =>
+        startServer(join(ROOT, 'bench/floor.mjs'), {
+          REDIS_URL: redis.url,
+          REDIS_QUEUE_NAME: 'q',
+          WEBHOOK_SECRET: SECRET,
+          WEBHOOK_PORT: String(port),
+        }),
+      targets: [{ path: '/hook', secret: SECRET }],
+    },
+    {
+      name: 'receiver',
+      start: (port) =>
+        startServer(
+          join(ROOT, 'dist/main.js'),
+          receiverEnv(port, {
+            TELEGRAM_TOKEN: '600000:bench',
+            WEBHOOK_ENDPOINT: 'hook',
+            WEBHOOK_SECRET: SECRET,
+          }),
+        ),
+      targets: [{ path: '/hook', secret: SECRET }],
+    },
+    {
+      name: `receiver ${options.manyBots} bots`,
+      start: (port) => startServer(join(ROOT, 'dist/main.js'), receiverEnv(port, { BOTS_FILE: botsFile })),
+      targets: many.map((b) => ({ path: `/${b.endpoint}`, secret: b.secret })),
+    },
+  ];
+
+  print(
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  );
+  print(
+    `Load: autocannon, ${options.connections} connections, ${options.duration} s per run, ${options.rounds} round(s), ~600-byte message updates\n`,
+  );
+  print('| round | subject | req/s | p50 ms | p99 ms | peak RSS MB | non-2xx | queue check |');
+  print('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  const rows = [];
+  let zeroLoss = true;
+  try {
+    for (let round = 1; round <= options.rounds; round++) {
+      // Alternate the order so neither side always runs on a warmer machine.
+      const order = round % 2 ? subjects : [...subjects].reverse();
+      for (const subject of order) {
+        await redis.client.flushall();
+        const port = await freePort();
+        const server = await subject.start(port);
+        // Warm-up (JIT, connections), then the measured run; both are checked against the queue.
+        const warm = await load(port, subject.targets, {
+          duration: Math.min(2, options.duration),
+          connections: options.connections,
+        });
+        const run = await load(port, subject.targets, options);
+        const peak = server.peakRssMb();
+        await server.stop();
+        const answered = warm['2xx'] + run['2xx'];
+        const check = await verifyQueue(redis.client, 'q', answered, warm.requests.sent + run.requests.sent);
+        zeroLoss &&= check.ok;
+        const row = {
+          round,
+          subject: subject.name,
+          rps: run.requests.average,
+          p50: run.latency.p50,
+          p99: run.latency.p99,
+          rss: peak,
+          non2xx: run.non2xx + run.errors + run.timeouts,
+          check: check.ok
+            ? `ok (${check.stored})`
+            : `FAIL: ${check.stored} stored, ${check.unique} unique, ${answered} answered 200`,
+        };
+        rows.push(row);
+        print(
+          `| ${row.round} | ${row.subject} | ${Math.round(row.rps)} | ${row.p50} | ${row.p99} | ${row.rss.toFixed(0)} | ${row.non2xx} | ${row.check} |`,
+        );
+      }
+    }
+  } finally {
+    await redis.stop();
+    await api.close();
+  }
+
+  const med = (name, key) => median(rows.filter((r) => r.subject === name).map((r) => r[key]));
+  const floor = { rps: med('floor', 'rps'), p99: med('floor', 'p99') };
+  const receiver = {
+    rps: med('receiver', 'rps'),
+    p99: med('receiver', 'p99'),
+    rss: Math.max(...rows.filter((r) => r.subject !== 'floor').map((r) => r.rss)),
+  };
+  const manyName = subjects[2].name;
+  const manyRps = med(manyName, 'rps');
+  const targets = [
+    ['receiver/floor requests/s', receiver.rps / floor.rps, '≥ 1.0', receiver.rps / floor.rps >= 1.0],
+    ['receiver/floor p99 latency', receiver.p99 / floor.p99, '≤ 1.2', receiver.p99 / floor.p99 <= 1.2],
+    ['receiver peak RSS (MB)', receiver.rss, '≤ 150', receiver.rss <= 150],
+    [
+      `${options.manyBots} bots / 1 bot requests/s`,
+      manyRps / receiver.rps,
+      '≥ 0.95',
+      manyRps / receiver.rps >= 0.95,
+    ],
+    ['zero lost or doubled updates', zeroLoss ? 1 : 0, 'every run', zeroLoss],
+  ];
+  print('\nMedians:');
+  print(`| subject | req/s | p99 ms |\n| --- | --- | --- |`);
+  for (const s of subjects)
+    print(`| ${s.name} | ${Math.round(med(s.name, 'rps'))} | ${med(s.name, 'p99')} |`);
+  print('\n| target | measured | goal | met |\n| --- | --- | --- | --- |');
+  for (const [name, value, goal, met] of targets)
+    print(`| ${name} | ${Number(value).toFixed(2)} | ${goal} | ${met ? 'yes' : 'NO'} |`);
+  return { rows, targets, zeroLoss };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const options = parseArgs(process.argv.slice(2));
+  runBench(options).then(
+    ({ zeroLoss }) => process.exit(zeroLoss ? 0 : 1),
+    (error) => {
+      console.error(error);
+      process.exit(2);
+    },
+  );
+}
