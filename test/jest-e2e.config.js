@@ -9,7 +9,11 @@ export default {
   testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': require('../jest.swc.cjs') },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // See test/support/cookie.cjs.
+    '^cookie$': '<rootDir>/test/support/cookie.cjs',
+  },
   testTimeout: 60_000,
   maxWorkers: 2,
 };
