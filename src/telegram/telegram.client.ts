@@ -5,6 +5,21 @@ import type { ReceiverConfig } from '../config/load-settings.js';
 import { TelegramApiError, TelegramNetworkError } from './telegram-api.error.js';
 import type { BotUser, SetWebhookParams, WebhookInfo } from './telegram.types.js';
 
+/** getUpdates parameters (core.telegram.org/bots/api#getupdates). */
+export interface GetUpdatesParams {
+  offset?: number;
+  limit?: number;
+  /** Long-poll seconds. */
+  timeout?: number;
+  allowed_updates?: readonly string[];
+}
+
+/** One Update as getUpdates returns it: `update_id` plus one key naming its kind. */
+export interface RawUpdate {
+  update_id: number;
+  [kind: string]: unknown;
+}
+
 /** How long one HTTP call may take before it counts as a network error. */
 const REQUEST_TIMEOUT_MS = 15_000;
 const MAX_BACKOFF_MS = 5_000;
@@ -49,20 +64,60 @@ export class TelegramClient {
   }
 
   /** One call, no retry. Throws TelegramApiError for `ok: false`, TelegramNetworkError when unreachable. */
-  async call<T>(
+  call<T>(
     token: string,
     method: string,
     params: Record<string, unknown>,
     timeoutMs = REQUEST_TIMEOUT_MS,
   ): Promise<T> {
+    return this.post<T>(token, method, jsonBody(params), AbortSignal.timeout(timeoutMs));
+  }
+
+  /**
+   * setWebhook with a self-signed certificate: the Bot API takes the PEM only as a multipart file
+   * upload named `certificate` (core.telegram.org/bots/api#setwebhook). Retried like callWithRetry.
+   */
+  setWebhookWithCertificate(token: string, params: SetWebhookParams, certificatePem: string): Promise<true> {
+    return this.retrying(() => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(params)) {
+        if (value === undefined) continue;
+        // Non-string fields are JSON-serialised, as the Bot API expects in multipart requests.
+        form.append(name, typeof value === 'string' ? value : JSON.stringify(value));
+      }
+      form.append(
+        'certificate',
+        new Blob([certificatePem], { type: 'application/x-pem-file' }),
+        'certificate.pem',
+      );
+      return this.post<true>(token, 'setWebhook', { body: form }, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+    });
+  }
+
+  /**
+   * getUpdates long polling: Telegram holds the request up to `timeout` seconds until an update
+   * arrives. `signal` ends the wait early (shutdown). No retry: the polling loop owns the backoff.
+   */
+  getUpdates(token: string, params: GetUpdatesParams, signal?: AbortSignal): Promise<RawUpdate[]> {
+    // Give Telegram the whole long-poll window plus a margin before calling it a network error.
+    const timeout = AbortSignal.timeout((params.timeout ?? 0) * 1000 + REQUEST_TIMEOUT_MS);
+    return this.post<RawUpdate[]>(
+      token,
+      'getUpdates',
+      jsonBody({ ...params }),
+      signal ? AbortSignal.any([signal, timeout]) : timeout,
+    );
+  }
+
+  private async post<T>(
+    token: string,
+    method: string,
+    init: { headers?: Record<string, string>; body: string | FormData },
+    signal: AbortSignal,
+  ): Promise<T> {
     let response: Response;
     try {
-      response = await fetch(`${this.baseUrl}/bot${token}/${method}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(params),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      response = await fetch(`${this.baseUrl}/bot${token}/${method}`, { method: 'POST', ...init, signal });
     } catch (error) {
       throw new TelegramNetworkError(method, describeNetworkError(error));
     }
@@ -87,11 +142,15 @@ export class TelegramClient {
    * Retries what Telegram says is temporary: 429 after `retry_after`, 5xx and network errors with
    * exponential backoff — all within TELEGRAM_RETRY_TIMEOUT_MS. Other errors (401, 400 …) are final.
    */
-  async callWithRetry<T>(token: string, method: string, params: Record<string, unknown>): Promise<T> {
+  callWithRetry<T>(token: string, method: string, params: Record<string, unknown>): Promise<T> {
+    return this.retrying(() => this.call<T>(token, method, params));
+  }
+
+  private async retrying<T>(attemptCall: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.retryTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.call<T>(token, method, params);
+        return await attemptCall();
       } catch (error) {
         const wait = retryDelay(error, attempt);
         if (wait === undefined || Date.now() + wait > deadline) throw error;
@@ -100,6 +159,10 @@ export class TelegramClient {
       }
     }
   }
+}
+
+function jsonBody(params: Record<string, unknown>): { headers: Record<string, string>; body: string } {
+  return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(params) };
 }
 
 function retryDelay(error: unknown, attempt: number): number | undefined {

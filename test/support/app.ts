@@ -4,6 +4,7 @@ import type { ModuleMetadata, Type } from '@nestjs/common';
 import { AppModule } from '../../src/app.module.js';
 import { loadConfig, type ReceiverConfig } from '../../src/config/load-settings.js';
 import type { UpdatePublisher } from '../../src/publisher/publisher.interface.js';
+import { loadWebhookTls } from '../../src/tls/webhook-tls.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -18,6 +19,8 @@ export interface StartOptions {
   listen?: boolean;
   publishers?: Type<UpdatePublisher>[];
   imports?: ModuleMetadata['imports'];
+  /** Serve HTTPS with WEBHOOK_CERT / WEBHOOK_KEY, as `main.ts` does; `url` is then `https://…`. */
+  tls?: boolean;
 }
 
 /**
@@ -31,14 +34,17 @@ export async function startApp(env: Record<string, string>, options: StartOption
   })
     .setLogger(quietLogger)
     .compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
+  const tls = options.tls ? loadWebhookTls(config.settings) : undefined;
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(
+    new FastifyAdapter(tls && { https: { cert: tls.cert, key: tls.key } }),
+  );
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   let url = '';
   if (options.listen) {
     await app.listen(0, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
-    url = `http://127.0.0.1:${address.port}`;
+    url = `${tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   }
   let closed = false;
   return {

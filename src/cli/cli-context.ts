@@ -1,0 +1,70 @@
+import {
+  ConfigurationError,
+  loadConfig,
+  readEnvironment,
+  type RawEnvironment,
+  type ReceiverConfig,
+} from '../config/load-settings.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { BotRegistry } from '../telegram/bot-registry.service.js';
+import { TelegramClient } from '../telegram/telegram.client.js';
+import { WebhookLease } from '../telegram/webhook-lease.service.js';
+import { WebhookRegistrar } from '../telegram/webhook-registrar.service.js';
+import { CliError, EXIT_USAGE } from './cli.error.js';
+import type { CliOutput } from './cli-output.js';
+
+/** What every command runs with: the environment it reads settings from, and where it writes. */
+export interface CliContext {
+  /** The process environment (the bin entry passes `process.env`; tests pass their own). */
+  readonly env: RawEnvironment;
+  readonly output: CliOutput;
+}
+
+/**
+ * The service's own validated configuration (environment over ENV_FILE), with `overrides` for
+ * settings a flag sets. An invalid configuration ends the command with every problem listed.
+ */
+export function loadCliConfig(context: CliContext, overrides: RawEnvironment = {}): ReceiverConfig {
+  try {
+    // A command serves no metrics: the counters the shared services touch stay off.
+    return loadConfig(readEnvironment({ ...context.env, ...overrides, METRICS_ENABLED: 'false' }));
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new CliError(error.message, EXIT_USAGE);
+    throw error;
+  }
+}
+
+/** The raw settings (environment over ENV_FILE) for commands that need a few values, not a valid whole. */
+export function readCliEnvironment(context: CliContext): RawEnvironment {
+  try {
+    return readEnvironment(context.env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw new CliError(error.message, EXIT_USAGE);
+    throw error;
+  }
+}
+
+export interface TelegramServices {
+  readonly telegram: TelegramClient;
+  readonly registry: BotRegistry;
+  readonly registrar: WebhookRegistrar;
+}
+
+/**
+ * The service's Telegram client and registrar, built directly rather than in a Nest context: as
+ * providers their lifecycle hooks would register every webhook at init and delete them at close,
+ * which is exactly what a command like `webhook info` must not do. Only the registrar's explicit
+ * steps (prepare, identify, register, webhookUrl) are used; the lease has no Redis here, so it is inert.
+ */
+export function telegramServices(config: ReceiverConfig): TelegramServices {
+  const telegram = new TelegramClient(config);
+  const registry = new BotRegistry();
+  const registrar = new WebhookRegistrar(
+    config,
+    telegram,
+    registry,
+    new WebhookLease(config),
+    new MetricsService(config),
+  );
+  return { telegram, registry, registrar };
+}
