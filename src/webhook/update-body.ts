@@ -53,6 +53,7 @@ export interface ParsedUpdate {
  * besides `update_id` (unknown kinds pass through untouched). Returns an error text otherwise.
  */
 export function parseUpdate(body: Buffer): ParsedUpdate | string {
+  if (body.length === 0) return 'body is empty';
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));

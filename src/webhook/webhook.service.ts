@@ -51,7 +51,7 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
       body === BODY_TOO_LARGE
         ? 'body exceeds 1 MiB'
         : body === undefined
-          ? 'body must be a JSON object'
+          ? 'body is empty'
           : parseUpdate(body);
     if (typeof parsed === 'string') {
       const tooLarge = body === BODY_TOO_LARGE;

@@ -1,0 +1,270 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import mqtt from 'mqtt';
+import type { InboundUpdate, PublisherHealth, PublishResult, UpdatePublisher } from '../src/publisher/publisher.interface.js';
+import { startApp, type TestApp } from './support/app.js';
+import { startPrivateMosquitto, startPrivateRedis, type PrivateBroker } from './support/brokers.js';
+import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
+import { TelegramSender } from './support/telegram-sender.js';
+
+const TOKEN = '222222:AAH_delivery-bot-token';
+const BOT_ID = 222222;
+const SECRET = 'delivery_secret';
+
+/** 5,000 unique updates plus ~10% redeliveries of random ones, shuffled. */
+function loadWithDuplicates(unique: number, firstId: number): Array<Record<string, unknown>> {
+  const updates = Array.from({ length: unique }, (_, i) => realisticUpdate(firstId + i, { chatId: 1000 + (i % 97) }));
+  const duplicates = Array.from({ length: Math.round(unique / 10) }, (_, i) => updates[(i * 7919) % unique]!);
+  const all = [...updates, ...duplicates];
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = (i * 2654435761) % (i + 1);
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all;
+}
+
+function idsOf(entries: string[]): number[] {
+  return entries.map((e) => (JSON.parse(e) as { update_id: number }).update_id);
+}
+
+function expectExactlyOnce(ids: number[], firstId: number, unique: number): void {
+  const counts = new Map<number, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const missing = Array.from({ length: unique }, (_, i) => firstId + i).filter((id) => !counts.has(id));
+  const doubled = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+  expect({ missing: missing.length, doubled: doubled.length, total: ids.length }).toEqual({
+    missing: 0,
+    doubled: 0,
+    total: unique,
+  });
+}
+
+/** A plug-in target that fails its first `failures` publishes, then succeeds. */
+@Injectable()
+class FlakyPublisher implements UpdatePublisher {
+  static failures = 1;
+  static attempts: number[] = [];
+  static stored: number[] = [];
+  readonly name = 'flaky';
+  publish(update: InboundUpdate): Promise<PublishResult> {
+    FlakyPublisher.attempts.push(update.updateId);
+    if (FlakyPublisher.failures > 0) {
+      FlakyPublisher.failures--;
+      return Promise.reject(new Error('broker said no'));
+    }
+    FlakyPublisher.stored.push(update.updateId);
+    return Promise.resolve('published');
+  }
+  health(): PublisherHealth {
+    return { up: true };
+  }
+}
+
+describe('delivery guarantees', () => {
+  let api: FakeBotApi;
+
+  beforeAll(async () => {
+    api = await FakeBotApi.start({ bots: [{ token: TOKEN, id: BOT_ID, username: 'delivery_bot' }] });
+  });
+  afterAll(() => api.close());
+
+  const baseEnv = (): Record<string, string> => ({
+    TELEGRAM_TOKEN: TOKEN,
+    TELEGRAM_API_URL: api.url,
+    WEBHOOK_DOMAIN: 'bot.example.com',
+    WEBHOOK_ENDPOINT: 'hook',
+    WEBHOOK_SECRET: SECRET,
+    TELEGRAM_DELETE_WEBHOOK: 'false',
+  });
+
+  const post = (sut: TestApp, body: string) =>
+    sut.app.inject({
+      method: 'POST',
+      url: '/hook',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
+      payload: body,
+    });
+
+  describe('duplicates', () => {
+    it('publishes an update POSTed 20 times concurrently once (Redis queue, atomic claim)', async () => {
+      const queue = `test:dup:${randomUUID()}`;
+      const redis = new Redis('redis://127.0.0.1:6379');
+      const sut = await startApp({ ...baseEnv(), REDIS_URL: 'redis://127.0.0.1:6379', REDIS_QUEUE_NAME: queue });
+      try {
+        const body = JSON.stringify(realisticUpdate(777));
+        const answers = await Promise.all(Array.from({ length: 20 }, () => post(sut, body)));
+        expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200));
+        expect(await redis.lrange(queue, 0, -1)).toEqual([body]);
+        // A later redelivery is a duplicate too.
+        expect((await post(sut, body)).statusCode).toBe(200);
+        expect(await redis.llen(queue)).toBe(1);
+        const metrics = await sut.app.inject({ method: 'GET', url: '/metrics' });
+        expect(metrics.body).toContain(`telegram_receiver_updates_duplicate_total{bot="${BOT_ID}",type="message"} 20`);
+      } finally {
+        await sut.close();
+        await redis.del(queue, `${queue}:dedup:${BOT_ID}:777`);
+        redis.disconnect();
+      }
+    });
+
+    it('publishes an update POSTed 20 times concurrently once (MQTT, in-memory dedup)', async () => {
+      const topicBase = `test/dup/${randomUUID()}`;
+      const subscriber = await mqtt.connectAsync('mqtt://127.0.0.1:1883');
+      const received: string[] = [];
+      subscriber.on('message', (_topic, payload) => received.push(payload.toString()));
+      await subscriber.subscribeAsync(`${topicBase}/#`, { qos: 1 });
+      const sut = await startApp({
+        ...baseEnv(),
+        MQTT_URL: 'mqtt://127.0.0.1:1883',
+        MQTT_TOPIC: `${topicBase}/{bot}/{type}`,
+      });
+      try {
+        const body = JSON.stringify(realisticUpdate(778));
+        const answers = await Promise.all(Array.from({ length: 20 }, () => post(sut, body)));
+        expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(received).toEqual([body]);
+      } finally {
+        await sut.close();
+        await subscriber.endAsync();
+      }
+    });
+  });
+
+  describe('a failed publish is never marked seen', () => {
+    it('publishes the retry after a failure (service-side dedup)', async () => {
+      FlakyPublisher.failures = 1;
+      FlakyPublisher.attempts = [];
+      FlakyPublisher.stored = [];
+      const sut = await startApp(baseEnv(), { publishers: [FlakyPublisher] });
+      try {
+        const body = JSON.stringify(realisticUpdate(31337));
+        const first = await post(sut, body);
+        expect(first.statusCode).toBe(503);
+        expect(first.headers['retry-after']).toBeDefined();
+        expect((await post(sut, body)).statusCode).toBe(200);
+        expect((await post(sut, body)).statusCode).toBe(200);
+        expect(FlakyPublisher.attempts).toEqual([31337, 31337]);
+        expect(FlakyPublisher.stored).toEqual([31337]);
+      } finally {
+        await sut.close();
+      }
+    });
+
+    it('pushes the retry after Redis was down (atomic claim and enqueue)', async () => {
+      const redis = await startPrivateRedis({ persistent: true });
+      const client = new Redis(redis.url);
+      const sut = await startApp({ ...baseEnv(), REDIS_URL: redis.url, REDIS_QUEUE_NAME: 'q', PUBLISH_TIMEOUT_MS: '1000' });
+      try {
+        const body = JSON.stringify(realisticUpdate(4242));
+        client.disconnect();
+        await redis.stop();
+        const started = Date.now();
+        const down = await post(sut, body);
+        expect(down.statusCode).toBe(503);
+        expect(down.headers['retry-after']).toBe('3');
+        expect(Date.now() - started).toBeLessThan(1500);
+        const status = await sut.app.inject({ method: 'GET', url: '/status' });
+        expect(status.statusCode).toBe(503);
+        expect(status.json()).toMatchObject({ error: { redis: { status: 'down' } } });
+        await redis.start();
+        await waitFor(async () => (await sut.app.inject({ method: 'GET', url: '/status' })).statusCode === 200);
+        expect((await post(sut, body)).statusCode).toBe(200);
+        const check = new Redis(redis.url);
+        expect(await check.lrange('q', 0, -1)).toEqual([body]);
+        check.disconnect();
+      } finally {
+        await sut.close();
+        await redis.stop();
+      }
+    });
+  });
+
+  describe('outages under load', () => {
+    let redis: PrivateBroker;
+    afterEach(() => redis?.stop());
+
+    it('Redis stopped and restarted mid-run: each update_id on the queue exactly once', async () => {
+      redis = await startPrivateRedis({ persistent: true });
+      const sut = await startApp(
+        { ...baseEnv(), REDIS_URL: redis.url, REDIS_QUEUE_NAME: 'load', PUBLISH_TIMEOUT_MS: '1000' },
+        { listen: true },
+      );
+      const sender = new TelegramSender({ url: `${sut.url}/hook`, secret: SECRET, maxBackoffMs: 500, deadlineMs: 50_000 });
+      try {
+        const updates = loadWithDuplicates(5000, 1_000_000);
+        const run = sender.send(updates);
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await redis.stop();
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        await redis.start();
+        const result = await run;
+        expect(result.failed).toEqual([]);
+        expect(result.statusCounts[503]).toBeGreaterThan(0);
+        const check = new Redis(redis.url);
+        const stored = await check.lrange('load', 0, -1);
+        check.disconnect();
+        expectExactlyOnce(idsOf(stored), 1_000_000, 5000);
+      } finally {
+        await sender.close();
+        await sut.close();
+      }
+    });
+
+    it('MQTT broker stopped and restarted mid-run: every update reaches a persistent subscriber exactly once with Redis dedup', async () => {
+      const mosquitto = await startPrivateMosquitto({ persistent: true });
+      const queue = `test:mqtt-load:${randomUUID()}`;
+      const received: string[] = [];
+      const subscriber = await mqtt.connectAsync(mosquitto.url, {
+        clientId: `sub-${randomUUID().slice(0, 8)}`,
+        clean: false,
+        reconnectPeriod: 200,
+      });
+      subscriber.on('message', (_topic, payload) => received.push(payload.toString()));
+      await subscriber.subscribeAsync('load/#', { qos: 1 });
+      const sut = await startApp(
+        {
+          ...baseEnv(),
+          MQTT_URL: mosquitto.url,
+          MQTT_TOPIC: 'load/{bot}/{type}',
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          REDIS_QUEUE: 'false',
+          REDIS_QUEUE_NAME: queue,
+          PUBLISH_TIMEOUT_MS: '1000',
+        },
+        { listen: true },
+      );
+      const sender = new TelegramSender({ url: `${sut.url}/hook`, secret: SECRET, maxBackoffMs: 500, deadlineMs: 50_000 });
+      try {
+        const run = sender.send(loadWithDuplicates(5000, 2_000_000));
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        await mosquitto.stop();
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        await mosquitto.start();
+        const result = await run;
+        expect(result.failed).toEqual([]);
+        expect(result.statusCounts[503]).toBeGreaterThan(0);
+        await waitFor(() => new Set(idsOf(received)).size >= 5000, 20_000);
+        expectExactlyOnce(idsOf(received), 2_000_000, 5000);
+      } finally {
+        await sender.close();
+        await sut.close();
+        await subscriber.endAsync(true);
+        await mosquitto.stop();
+        const cleanup = new Redis('redis://127.0.0.1:6379');
+        const keys = await cleanup.keys(`${queue}:*`);
+        if (keys.length > 0) await cleanup.del(...keys);
+        cleanup.disconnect();
+      }
+    });
+  });
+});
+
+async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
