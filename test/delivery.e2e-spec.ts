@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
-import type { InboundUpdate, PublisherHealth, PublishResult, UpdatePublisher } from '../src/publisher/publisher.interface.js';
+import type {
+  InboundUpdate,
+  PublisherHealth,
+  PublishResult,
+  UpdatePublisher,
+} from '../src/publisher/publisher.interface.js';
 import { startApp, type TestApp } from './support/app.js';
 import { startPrivateMosquitto, startPrivateRedis, type PrivateBroker } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
@@ -14,7 +19,9 @@ const SECRET = 'delivery_secret';
 
 /** 5,000 unique updates plus ~10% redeliveries of random ones, shuffled. */
 function loadWithDuplicates(unique: number, firstId: number): Array<Record<string, unknown>> {
-  const updates = Array.from({ length: unique }, (_, i) => realisticUpdate(firstId + i, { chatId: 1000 + (i % 97) }));
+  const updates = Array.from({ length: unique }, (_, i) =>
+    realisticUpdate(firstId + i, { chatId: 1000 + (i % 97) }),
+  );
   const duplicates = Array.from({ length: Math.round(unique / 10) }, (_, i) => updates[(i * 7919) % unique]!);
   const all = [...updates, ...duplicates];
   for (let i = all.length - 1; i > 0; i--) {
@@ -90,7 +97,11 @@ describe('delivery guarantees', () => {
     it('publishes an update POSTed 20 times concurrently once (Redis queue, atomic claim)', async () => {
       const queue = `test:dup:${randomUUID()}`;
       const redis = new Redis('redis://127.0.0.1:6379');
-      const sut = await startApp({ ...baseEnv(), REDIS_URL: 'redis://127.0.0.1:6379', REDIS_QUEUE_NAME: queue });
+      const sut = await startApp({
+        ...baseEnv(),
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        REDIS_QUEUE_NAME: queue,
+      });
       try {
         const body = JSON.stringify(realisticUpdate(777));
         const answers = await Promise.all(Array.from({ length: 20 }, () => post(sut, body)));
@@ -100,7 +111,9 @@ describe('delivery guarantees', () => {
         expect((await post(sut, body)).statusCode).toBe(200);
         expect(await redis.llen(queue)).toBe(1);
         const metrics = await sut.app.inject({ method: 'GET', url: '/metrics' });
-        expect(metrics.body).toContain(`telegram_receiver_updates_duplicate_total{bot="${BOT_ID}",type="message"} 20`);
+        expect(metrics.body).toContain(
+          `telegram_receiver_updates_duplicate_total{bot="${BOT_ID}",type="message"} 20`,
+        );
       } finally {
         await sut.close();
         await redis.del(queue, `${queue}:dedup:${BOT_ID}:777`);
@@ -155,7 +168,12 @@ describe('delivery guarantees', () => {
     it('pushes the retry after Redis was down (atomic claim and enqueue)', async () => {
       const redis = await startPrivateRedis({ persistent: true });
       const client = new Redis(redis.url);
-      const sut = await startApp({ ...baseEnv(), REDIS_URL: redis.url, REDIS_QUEUE_NAME: 'q', PUBLISH_TIMEOUT_MS: '1000' });
+      const sut = await startApp({
+        ...baseEnv(),
+        REDIS_URL: redis.url,
+        REDIS_QUEUE_NAME: 'q',
+        PUBLISH_TIMEOUT_MS: '1000',
+      });
       try {
         const body = JSON.stringify(realisticUpdate(4242));
         client.disconnect();
@@ -169,7 +187,9 @@ describe('delivery guarantees', () => {
         expect(status.statusCode).toBe(503);
         expect(status.json()).toMatchObject({ error: { redis: { status: 'down' } } });
         await redis.start();
-        await waitFor(async () => (await sut.app.inject({ method: 'GET', url: '/status' })).statusCode === 200);
+        await waitFor(
+          async () => (await sut.app.inject({ method: 'GET', url: '/status' })).statusCode === 200,
+        );
         expect((await post(sut, body)).statusCode).toBe(200);
         const check = new Redis(redis.url);
         expect(await check.lrange('q', 0, -1)).toEqual([body]);
@@ -191,7 +211,12 @@ describe('delivery guarantees', () => {
         { ...baseEnv(), REDIS_URL: redis.url, REDIS_QUEUE_NAME: 'load', PUBLISH_TIMEOUT_MS: '1000' },
         { listen: true },
       );
-      const sender = new TelegramSender({ url: `${sut.url}/hook`, secret: SECRET, maxBackoffMs: 500, deadlineMs: 50_000 });
+      const sender = new TelegramSender({
+        url: `${sut.url}/hook`,
+        secret: SECRET,
+        maxBackoffMs: 500,
+        deadlineMs: 50_000,
+      });
       try {
         const updates = loadWithDuplicates(5000, 1_000_000);
         const run = sender.send(updates);
@@ -212,16 +237,22 @@ describe('delivery guarantees', () => {
       }
     });
 
-    it('MQTT broker stopped and restarted mid-run: every update reaches a persistent subscriber exactly once with Redis dedup', async () => {
+    it('MQTT broker stopped and restarted mid-run: a persistent subscriber gets every update, each published once (Redis dedup)', async () => {
       const mosquitto = await startPrivateMosquitto({ persistent: true });
       const queue = `test:mqtt-load:${randomUUID()}`;
-      const received: string[] = [];
+      // update_id → deliveries; the broker's own QoS 1 redeliveries to the subscriber carry DUP.
+      const fresh = new Map<number, number>();
+      const all = new Set<number>();
       const subscriber = await mqtt.connectAsync(mosquitto.url, {
         clientId: `sub-${randomUUID().slice(0, 8)}`,
         clean: false,
         reconnectPeriod: 200,
       });
-      subscriber.on('message', (_topic, payload) => received.push(payload.toString()));
+      subscriber.on('message', (_topic, payload, packet) => {
+        const id = (JSON.parse(payload.toString()) as { update_id: number }).update_id;
+        all.add(id);
+        if (!packet.dup) fresh.set(id, (fresh.get(id) ?? 0) + 1);
+      });
       await subscriber.subscribeAsync('load/#', { qos: 1 });
       const sut = await startApp(
         {
@@ -235,9 +266,15 @@ describe('delivery guarantees', () => {
         },
         { listen: true },
       );
-      const sender = new TelegramSender({ url: `${sut.url}/hook`, secret: SECRET, maxBackoffMs: 500, deadlineMs: 50_000 });
+      const sender = new TelegramSender({
+        url: `${sut.url}/hook`,
+        secret: SECRET,
+        maxBackoffMs: 500,
+        deadlineMs: 50_000,
+      });
+      const firstId = 2_000_000;
       try {
-        const run = sender.send(loadWithDuplicates(5000, 2_000_000));
+        const run = sender.send(loadWithDuplicates(5000, firstId));
         await new Promise((resolve) => setTimeout(resolve, 400));
         await mosquitto.stop();
         await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -245,8 +282,12 @@ describe('delivery guarantees', () => {
         const result = await run;
         expect(result.failed).toEqual([]);
         expect(result.statusCounts[503]).toBeGreaterThan(0);
-        await waitFor(() => new Set(idsOf(received)).size >= 5000, 20_000);
-        expectExactlyOnce(idsOf(received), 2_000_000, 5000);
+        // At least once: every update reaches the subscriber.
+        await waitFor(() => all.size >= 5000, 20_000);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(all.size).toBe(5000);
+        // Once: no update was published twice (a second publish would arrive without DUP).
+        expect([...fresh.values()].filter((n) => n > 1)).toEqual([]);
       } finally {
         await sender.close();
         await sut.close();

@@ -65,12 +65,13 @@ describe('many replicas, one webhook', () => {
   });
 
   it('re-sets the webhook when its configuration changed, and always with WEBHOOK_FORCE_SET', async () => {
-    await (await replica()).close();
-    await (await replica({ WEBHOOK_MAX_CONNECTIONS: '80' })).close();
+    const keep = { TELEGRAM_DELETE_WEBHOOK: 'false' };
+    await (await replica(keep)).close();
+    await (await replica({ ...keep, WEBHOOK_MAX_CONNECTIONS: '80' })).close();
     expect(api.calls('setWebhook')).toHaveLength(2);
-    await (await replica({ WEBHOOK_MAX_CONNECTIONS: '80' })).close();
+    await (await replica({ ...keep, WEBHOOK_MAX_CONNECTIONS: '80' })).close();
     expect(api.calls('setWebhook')).toHaveLength(2);
-    await (await replica({ WEBHOOK_MAX_CONNECTIONS: '80', WEBHOOK_FORCE_SET: 'true' })).close();
+    await (await replica({ ...keep, WEBHOOK_MAX_CONNECTIONS: '80', WEBHOOK_FORCE_SET: 'true' })).close();
     expect(api.calls('setWebhook')).toHaveLength(3);
   });
 
