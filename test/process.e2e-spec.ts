@@ -118,7 +118,8 @@ describe('node dist/main.js', () => {
       expect(acked).toHaveLength(3000);
       expect(new Set(stored).size).toBe(stored.length);
       expect(stored.sort()).toEqual(acked.sort());
-      expect(first.logs).toMatch(/Draining|shutting down|Nest application successfully started/);
+      // The switch-over happened mid-run: some deliveries met the drain (503) or no listener at all.
+      expect((result.statusCounts[503] ?? 0) + (result.statusCounts.error ?? 0)).toBeGreaterThan(0);
     } finally {
       await sender.close();
       expect(await second.stop()).toBe(0);
