@@ -15,6 +15,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { Settings } from '../src/config/settings.js';
+import { startApp } from './support/app.js';
+import { FakeBotApi } from './support/fake-bot-api.js';
 import { parseAllDocuments } from 'yaml';
 import { type IDeployment, Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import {
@@ -48,7 +51,10 @@ export const DEPLOYMENT_HTTP_ROUTES = {
 } as const;
 
 /** The app's defaults for settings the manifests may leave unset. */
-const APP_DEFAULTS = { WEBHOOK_PORT: 8000, SHUTDOWN_TIMEOUT_MS: 10_000 } as const;
+const APP_DEFAULTS = {
+  WEBHOOK_PORT: new Settings().WEBHOOK_PORT,
+  SHUTDOWN_TIMEOUT_MS: new Settings().SHUTDOWN_TIMEOUT_MS,
+} as const;
 
 /** https://core.telegram.org/bots/webhooks#the-short-version */
 const TELEGRAM_SOURCE_SUBNETS = ['149.154.160.0/20', '91.108.4.0/22'];
@@ -538,5 +544,28 @@ describe('deploy/kubernetes', () => {
         expect(runs.some((run) => /\bnpm\s+ci\b.*--omit[= ]dev\b/.test(run.args))).toBe(true);
       }
     });
+  });
+
+  describe('the app serves what the manifests probe', () => {
+    it.each(Object.entries(DEPLOYMENT_HTTP_ROUTES))(
+      '%s: GET %s exists in the running app',
+      async (_name, path) => {
+        const token = '555555:AAH_manifest-check';
+        const api = await FakeBotApi.start({ bots: [{ token, id: 555555, username: 'manifest_bot' }] });
+        const app = await startApp({
+          TELEGRAM_TOKEN: token,
+          TELEGRAM_API_URL: api.url,
+          TELEGRAM_SET_WEBHOOK: 'false',
+          REDIS_URL: 'redis://127.0.0.1:6379',
+        });
+        try {
+          const response = await app.app.inject({ method: 'GET', url: path });
+          expect(response.statusCode).toBe(200);
+        } finally {
+          await app.close();
+          await api.close();
+        }
+      },
+    );
   });
 });
