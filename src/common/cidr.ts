@@ -40,6 +40,8 @@ export function normalizeAddress(address: string): string {
 /** A set of subnets that answers "is this address inside?" in constant time per family. */
 export class SubnetMatcher {
   private readonly list = new BlockList();
+  /** Recent answers: BlockList.check allocates per call, and Telegram sends from few addresses. */
+  private readonly recent = new Map<string, boolean>();
 
   constructor(readonly cidrs: readonly Cidr[]) {
     for (const cidr of cidrs) this.list.addSubnet(cidr.address, cidr.prefix, cidr.family);
@@ -51,6 +53,15 @@ export class SubnetMatcher {
 
   contains(address: string | undefined): boolean {
     if (!address) return false;
+    const known = this.recent.get(address);
+    if (known !== undefined) return known;
+    const answer = this.check(address);
+    if (this.recent.size >= 10_000) this.recent.clear();
+    this.recent.set(address, answer);
+    return answer;
+  }
+
+  private check(address: string): boolean {
     const normalized = normalizeAddress(address);
     const version = isIP(normalized);
     if (version === 0) return false;

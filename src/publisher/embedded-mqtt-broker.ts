@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Aedes } from 'aedes';
+import type { Aedes } from 'aedes';
 import { createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 
@@ -17,7 +17,9 @@ export class EmbeddedMqttBroker {
   ) {}
 
   static async start(bind: string, port: number): Promise<EmbeddedMqttBroker> {
-    const broker = await Aedes.createBroker();
+    // Loaded only when used: a service with a real broker never carries aedes.
+    const { Aedes: AedesBroker } = await import('aedes');
+    const broker = await AedesBroker.createBroker();
     const server = createServer(broker.handle);
     server.listen(port, bind);
     try {

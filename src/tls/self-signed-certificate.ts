@@ -1,13 +1,3 @@
-import 'reflect-metadata'; // @peculiar/x509 depends on tsyringe, which needs the Reflect polyfill first.
-import {
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  SubjectAlternativeNameExtension,
-  X509CertificateGenerator,
-} from '@peculiar/x509';
 import { createPrivateKey, webcrypto, type X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 
@@ -44,6 +34,18 @@ export async function generateSelfSignedCertificate(
   host: string,
   days: number,
 ): Promise<GeneratedCertificate> {
+  // Loaded on demand: only `cert new` generates certificates, and the library is heavy for the
+  // service to carry. It depends on tsyringe, which needs the Reflect polyfill first.
+  await import('reflect-metadata');
+  const {
+    BasicConstraintsExtension,
+    ExtendedKeyUsage,
+    ExtendedKeyUsageExtension,
+    KeyUsageFlags,
+    KeyUsagesExtension,
+    SubjectAlternativeNameExtension,
+    X509CertificateGenerator,
+  } = await import('@peculiar/x509');
   const keys = await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
   const notBefore = new Date(Date.now() - 60_000); // a little slack for clocks that are behind
   const certificate = await X509CertificateGenerator.createSelfSigned(
