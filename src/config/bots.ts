@@ -104,7 +104,7 @@ function readBotsFile(path: string, problems: string[]): BotEntry[] {
       problems.push(`BOTS_FILE entry ${i + 1} must be an object with at least a token`);
       return {};
     }
-    return entry as BotEntry;
+    return entry;
   });
 }
 
@@ -145,7 +145,9 @@ function botRoutes(value: unknown, where: string, problems: string[]): BotRoutes
   const routes = new Map<string, ReadonlySet<string> | 'all'>();
   for (const [target, kinds] of Object.entries(value as Record<string, unknown>)) {
     if (!TARGET_NAME_PATTERN.test(target)) {
-      problems.push(`${where}: routes key "${target}" is not a target name such as redis, mqtt, amqp or nats`);
+      problems.push(
+        `${where}: routes key "${target}" is not a target name such as redis, mqtt, amqp or nats`,
+      );
       continue;
     }
     if (kinds === 'all') routes.set(target, 'all');
@@ -191,7 +193,10 @@ export function resolveBots(settings: Settings, problems: string[]): BotConfig[]
     const token = entry.token;
     if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
       // TELEGRAM_TOKEN itself is checked (and reported) with the other settings.
-      if (source !== 'TELEGRAM_TOKEN') problems.push(`${source}: token is missing or does not look like a bot token (<digits>:<characters>)`);
+      if (source !== 'TELEGRAM_TOKEN')
+        problems.push(
+          `${source}: token is missing or does not look like a bot token (<digits>:<characters>)`,
+        );
       continue;
     }
     const secret = optionalString(entry.secret, source, 'secret', problems) ?? settings.WEBHOOK_SECRET;

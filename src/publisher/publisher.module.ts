@@ -14,17 +14,31 @@ import { ClientMqtt } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { redactUrl } from '../common/redact.js';
+import { AmqpConfirmClient } from './amqp.client.js';
+import { AmqpPublisher } from './amqp.publisher.js';
 import { MemoryDedupStore, RedisDedupStore, type DedupStore } from './dedup.store.js';
 import { EmbeddedMqttBroker } from './embedded-mqtt-broker.js';
 import { MqttPublisher, RawPayloadSerializer } from './mqtt.publisher.js';
+import { NatsStreamClient } from './nats.client.js';
+import { NatsPublisher } from './nats.publisher.js';
 import { PublishService } from './publish.service.js';
 import { DEDUP_STORE, MQTT_CLIENT, REDIS_CONNECTION } from './publisher.constants.js';
 import { UPDATE_PUBLISHERS, type UpdatePublisher } from './publisher.interface.js';
 import { RedisQueuePublisher } from './redis-queue.publisher.js';
+import { RedisPubSubClient } from './redis-pubsub.client.js';
+import { RedisPubSubPublisher } from './redis-pubsub.publisher.js';
+import { applyBotRoutes } from './routing.js';
+import { wildcardPattern } from './topic-template.js';
 
+/** Options of `PublisherModule.forRoot` (passed through `AppModule.forRoot`). */
 export interface PublisherModuleOptions {
-  /** Your own targets: Nest providers implementing `UpdatePublisher`, used beside the built-in ones. */
+  /**
+   * Your own targets: Nest provider classes implementing `UpdatePublisher`, used beside the
+   * built-in ones — routed to (their `types`, and BOTS_FILE `routes` by their `name`), checked at
+   * `/status` and awaited before Telegram gets its 200, exactly like the built-in targets.
+   */
   publishers?: Type<UpdatePublisher>[];
   /** Modules your publishers depend on. */
   imports?: ModuleMetadata['imports'];
@@ -39,13 +53,84 @@ class ConnectionCloser implements OnApplicationShutdown {
     @Optional() @Inject(MQTT_CLIENT) private readonly mqtt?: ClientMqtt,
     @Optional() @Inject(REDIS_CONNECTION) private readonly redis?: Redis,
     @Optional() @Inject(EMBEDDED_BROKER) private readonly broker?: EmbeddedMqttBroker,
+    @Optional() private readonly amqp?: AmqpConfirmClient,
+    @Optional() private readonly nats?: NatsStreamClient,
+    @Optional() private readonly redisPubSub?: RedisPubSubClient,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.mqtt?.close();
     await this.redis?.quit().catch(() => this.redis?.disconnect());
     await this.broker?.close();
+    // Not registered through ClientsModule, so nothing else closes these clients.
+    const logger = new Logger(ConnectionCloser.name);
+    for (const [name, client] of [
+      ['RabbitMQ', this.amqp],
+      ['NATS', this.nats],
+      ['Redis pub/sub', this.redisPubSub],
+    ] as const) {
+      await client?.close().catch((error: unknown) => logger.warn(`Closing ${name}: ${String(error)}`));
+    }
   }
+}
+
+/**
+ * How long boot waits for a broker's first connection. A broker that is down is reported at boot
+ * (by the client's log and readiness 503) and connected in the background; boot goes on.
+ */
+const BOOT_CONNECT_WAIT_MS = 5000;
+
+async function connectAtBoot(attempt: Promise<unknown>): Promise<void> {
+  await Promise.race([
+    attempt.catch(() => undefined),
+    sleep(BOOT_CONNECT_WAIT_MS, undefined, { ref: false }),
+  ]);
+}
+
+function amqpConnection(): Provider {
+  return {
+    provide: AmqpConfirmClient,
+    inject: [RECEIVER_CONFIG],
+    useFactory: async ({ settings }: ReceiverConfig): Promise<AmqpConfirmClient> => {
+      const client = new AmqpConfirmClient({
+        url: settings.AMQP_URL as string,
+        exchange: settings.AMQP_EXCHANGE,
+        publishTimeoutMs: settings.PUBLISH_TIMEOUT_MS,
+      });
+      await connectAtBoot(client.connect());
+      return client;
+    },
+  };
+}
+
+function natsConnection(): Provider {
+  return {
+    provide: NatsStreamClient,
+    inject: [RECEIVER_CONFIG],
+    useFactory: async ({ settings }: ReceiverConfig): Promise<NatsStreamClient> => {
+      const client = new NatsStreamClient({
+        url: settings.NATS_URL as string,
+        jetstream: settings.NATS_JETSTREAM,
+        stream: settings.NATS_STREAM,
+        subjects: wildcardPattern(settings.NATS_SUBJECT, '.', '*'),
+        publishTimeoutMs: settings.PUBLISH_TIMEOUT_MS,
+      });
+      await connectAtBoot(client.connect());
+      return client;
+    },
+  };
+}
+
+function redisPubSubConnection(): Provider {
+  return {
+    provide: RedisPubSubClient,
+    inject: [RECEIVER_CONFIG],
+    useFactory: async ({ settings }: ReceiverConfig): Promise<RedisPubSubClient> => {
+      const client = new RedisPubSubClient(settings.REDIS_URL as string);
+      await connectAtBoot(client.connect());
+      return client;
+    },
+  };
 }
 
 function redisConnection(): Provider {
@@ -108,8 +193,15 @@ function mqttConnection(): Provider {
   };
 }
 
-/** Publishers in use, in a fixed order: Redis queue, MQTT, then plug-ins. */
-function publishersProvider(builtIn: Type<UpdatePublisher>[], plugins: Type<UpdatePublisher>[]): Provider {
+/**
+ * Publishers in use, in a fixed order: Redis queue, Redis pub/sub, MQTT, RabbitMQ, NATS, then
+ * plug-ins — with each bot's BOTS_FILE `routes` applied.
+ */
+function publishersProvider(
+  config: ReceiverConfig,
+  builtIn: Type<UpdatePublisher>[],
+  plugins: Type<UpdatePublisher>[],
+): Provider {
   return {
     provide: UPDATE_PUBLISHERS,
     inject: [...builtIn, ...plugins],
@@ -119,14 +211,16 @@ function publishersProvider(builtIn: Type<UpdatePublisher>[], plugins: Type<Upda
         if (names.has(p.name)) throw new Error(`Two publishers are named "${p.name}": names must be unique`);
         names.add(p.name);
       }
-      return publishers;
+      return applyBotRoutes(publishers, config.bots);
     },
   };
 }
 
 /**
  * Every publishing target behind one interface (`PublishService`). Which targets exist follows
- * the settings: REDIS_URL → the Redis queue, MQTT_URL → MQTT, neither → MQTT on an embedded broker.
+ * the settings: REDIS_URL → the Redis queue (unless REDIS_QUEUE=false) and, with REDIS_PUBSUB=true,
+ * Redis pub/sub; MQTT_URL → MQTT; AMQP_URL → RabbitMQ; NATS_URL → NATS; none of these and no
+ * plug-in → MQTT on an embedded broker.
  */
 @Module({})
 export class PublisherModule {
@@ -142,7 +236,19 @@ export class PublisherModule {
       providers.push(RedisQueuePublisher);
       builtIn.push(RedisQueuePublisher);
     }
-    const embedded = !settings.REDIS_URL && !settings.MQTT_URL && plugins.length === 0;
+    if (settings.REDIS_PUBSUB && !settings.REDIS_URL) {
+      throw new Error('REDIS_PUBSUB=true publishes on the Redis of REDIS_URL: set REDIS_URL too');
+    }
+    if (settings.REDIS_URL && settings.REDIS_PUBSUB) {
+      providers.push(redisPubSubConnection(), RedisPubSubPublisher);
+      builtIn.push(RedisPubSubPublisher);
+    }
+    const embedded =
+      !settings.REDIS_URL &&
+      !settings.MQTT_URL &&
+      !settings.AMQP_URL &&
+      !settings.NATS_URL &&
+      plugins.length === 0;
     if (embedded) {
       providers.push({
         provide: EMBEDDED_BROKER,
@@ -153,7 +259,15 @@ export class PublisherModule {
       providers.push(mqttConnection(), MqttPublisher);
       builtIn.push(MqttPublisher);
     }
-    providers.push(publishersProvider(builtIn, plugins), {
+    if (settings.AMQP_URL) {
+      providers.push(amqpConnection(), AmqpPublisher);
+      builtIn.push(AmqpPublisher);
+    }
+    if (settings.NATS_URL) {
+      providers.push(natsConnection(), NatsPublisher);
+      builtIn.push(NatsPublisher);
+    }
+    providers.push(publishersProvider(config, builtIn, plugins), {
       provide: DEDUP_STORE,
       inject: [{ token: REDIS_CONNECTION, optional: true }],
       useFactory: (redis?: Redis): DedupStore =>
@@ -167,7 +281,12 @@ export class PublisherModule {
       global: true,
       imports: options.imports ?? [],
       providers,
-      exports: [PublishService, UPDATE_PUBLISHERS, DEDUP_STORE],
+      exports: [
+        PublishService,
+        UPDATE_PUBLISHERS,
+        DEDUP_STORE,
+        ...(settings.REDIS_URL ? [REDIS_CONNECTION] : []),
+      ],
     };
   }
 }

@@ -16,3 +16,15 @@ export class TopicTemplate {
     return parts.length === 1 ? (parts[0] as string) : parts.join(type);
   }
 }
+
+/**
+ * The template as a subscription pattern: every `separator`-delimited token holding `{bot}` or
+ * `{type}` becomes `wildcard` — `telegram.{bot}.{type}` → `telegram.*.*` for a NATS stream's
+ * subjects or a Redis PSUBSCRIBE. Whole tokens only, as NATS wildcards cannot match part of one.
+ */
+export function wildcardPattern(template: string, separator: string, wildcard: string): string {
+  return template
+    .split(separator)
+    .map((token) => (token.includes('{bot}') || token.includes('{type}') ? wildcard : token))
+    .join(separator);
+}

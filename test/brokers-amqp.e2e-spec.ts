@@ -1,0 +1,209 @@
+/**
+ * RabbitMQ target, end to end: the real app publishes through Nest's ClientRMQ to a real broker;
+ * a plain amqplib consumer checks what arrived. The outage runs against a private RabbitMQ node
+ * (test/support/rabbitmq.ts), never the shared one.
+ */
+import { randomUUID } from 'node:crypto';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import { startApp, type TestApp } from './support/app.js';
+import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
+import { startPrivateRabbitMq } from './support/rabbitmq.js';
+
+const SHARED_AMQP = 'amqp://guest:guest@127.0.0.1:5672';
+const TOKEN = '444001:AAH_amqp-test-bot-token';
+const BOT_ID = 444001;
+const SECRET = 'amqp_secret';
+
+/** A body with spacing and escapes a re-serialisation would change: the broker must get these bytes. */
+function oddlyFormatted(updateId: number): string {
+  return `{"update_id":${updateId},  "message":{"message_id":7,"chat":{"id":42,"type":"private"},"date":1700000000,"text":"caf\\u00e9 \u2615"}}`;
+}
+
+async function post(app: TestApp, body: string): Promise<Response> {
+  return fetch(`${app.url}/hook`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
+    body,
+  });
+}
+
+async function status(
+  app: TestApp,
+): Promise<{ code: number; body: Record<string, Record<string, { status: string; reason?: string }>> }> {
+  const response = await fetch(`${app.url}/status`);
+  return { code: response.status, body: (await response.json()) as never };
+}
+
+async function waitUntil(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('RabbitMQ target', () => {
+  let api: FakeBotApi;
+  const apps: TestApp[] = [];
+  const env = (extra: Record<string, string>): Record<string, string> => ({
+    TELEGRAM_TOKEN: TOKEN,
+    TELEGRAM_API_URL: api.url,
+    TELEGRAM_SET_WEBHOOK: 'false',
+    TELEGRAM_DELETE_WEBHOOK: 'false',
+    WEBHOOK_ENDPOINT: 'hook',
+    WEBHOOK_SECRET: SECRET,
+    ...extra,
+  });
+  const boot = async (extra: Record<string, string>): Promise<TestApp> => {
+    const app = await startApp(env(extra), { listen: true });
+    apps.push(app);
+    return app;
+  };
+
+  beforeAll(async () => {
+    api = await FakeBotApi.start({ bots: [{ token: TOKEN, id: BOT_ID, username: 'amqp_test_bot' }] });
+  });
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+  afterAll(() => api.close());
+
+  describe('on the shared broker', () => {
+    let connection: ChannelModel;
+    let channel: Channel;
+    const exchanges: string[] = [];
+
+    beforeAll(async () => {
+      connection = await amqp.connect(SHARED_AMQP);
+      channel = await connection.createChannel();
+    });
+    afterAll(async () => {
+      for (const exchange of exchanges) await channel.deleteExchange(exchange);
+      await connection.close();
+    });
+
+    async function bindQueue(exchange: string): Promise<string> {
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      await channel.bindQueue(queue, exchange, '#');
+      return queue;
+    }
+
+    it('declares a durable topic exchange and publishes the exact bytes, persistent, keyed <bot>.<type>', async () => {
+      const exchange = `tr-amqp-${randomUUID()}`;
+      exchanges.push(exchange);
+      const app = await boot({ AMQP_URL: SHARED_AMQP, AMQP_EXCHANGE: exchange });
+
+      // The service declared it: durable (a non-durable declaration is refused) and of type topic.
+      const probe = await connection.createChannel();
+      probe.on('error', () => undefined);
+      await expect(probe.assertExchange(exchange, 'topic', { durable: false })).rejects.toThrow(
+        /PRECONDITION/,
+      );
+      await channel.assertExchange(exchange, 'topic', { durable: true });
+      const queue = await bindQueue(exchange);
+
+      const body = oddlyFormatted(9001);
+      const response = await post(app, body);
+      expect(response.status).toBe(200);
+      const message = await channel.get(queue, { noAck: true });
+      expect(message).not.toBe(false);
+      if (message === false) return;
+      expect(message.fields.exchange).toBe(exchange);
+      expect(message.fields.routingKey).toBe(`${BOT_ID}.message`);
+      expect(message.content.equals(Buffer.from(body))).toBe(true);
+      expect(message.properties).toMatchObject({
+        deliveryMode: 2,
+        contentType: 'application/json',
+        type: 'message',
+        messageId: `${BOT_ID}:9001`,
+        headers: { bot: BOT_ID, update_id: 9001, type: 'message' },
+      });
+
+      const callback = JSON.stringify(realisticUpdate(9002, { type: 'callback_query' }));
+      expect((await post(app, callback)).status).toBe(200);
+      const second = await channel.get(queue, { noAck: true });
+      expect(second && second.fields.routingKey).toBe(`${BOT_ID}.callback_query`);
+      expect(second && second.content.toString()).toBe(callback);
+    });
+
+    it('sends the envelope with PUBLISH_FORMAT=envelope', async () => {
+      const exchange = `tr-amqp-${randomUUID()}`;
+      exchanges.push(exchange);
+      const app = await boot({ AMQP_URL: SHARED_AMQP, AMQP_EXCHANGE: exchange, PUBLISH_FORMAT: 'envelope' });
+      const queue = await bindQueue(exchange);
+      const body = oddlyFormatted(9003);
+      const before = Date.now();
+      expect((await post(app, body)).status).toBe(200);
+      const message = await channel.get(queue, { noAck: true });
+      if (message === false) throw new Error('no message on the queue');
+      const text = message.content.toString();
+      // The update is spliced in as received, not re-serialised.
+      expect(text.endsWith(`"update":${body}}`)).toBe(true);
+      const envelope = JSON.parse(text) as Record<string, unknown>;
+      expect(envelope).toMatchObject({
+        bot: BOT_ID,
+        update_id: 9003,
+        type: 'message',
+        update: JSON.parse(body),
+      });
+      expect(envelope.received_at).toBeGreaterThanOrEqual(before);
+    });
+  });
+
+  it('answers 503 + Retry-After while RabbitMQ is down (at boot or later), reports it at /status, and recovers without a restart', async () => {
+    const rabbit = await startPrivateRabbitMq();
+    const exchange = 'telegram';
+    const queueName = 'updates';
+    const bindDurableQueue = async (): Promise<ChannelModel> => {
+      const connection = await amqp.connect(rabbit.url);
+      const channel = await connection.createChannel();
+      await channel.assertExchange(exchange, 'topic', { durable: true });
+      await channel.assertQueue(queueName, { durable: true });
+      await channel.bindQueue(queueName, exchange, '#');
+      return connection;
+    };
+    const setup = await bindDurableQueue();
+    await setup.close();
+
+    // Down at boot: the service starts anyway, reports it, and connects once RabbitMQ is there.
+    await rabbit.stop();
+    const app = await boot({ AMQP_URL: rabbit.url, AMQP_EXCHANGE: exchange, PUBLISH_TIMEOUT_MS: '3000' });
+    expect((await status(app)).body.error?.amqp?.status).toBe('down');
+    expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(503);
+    await rabbit.start();
+    await waitUntil(async () => (await status(app)).code === 200, 20_000);
+    expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(200);
+
+    await rabbit.stop();
+    const started = Date.now();
+    const refused = await post(app, JSON.stringify(realisticUpdate(2)));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    // Failed at once, not after PUBLISH_TIMEOUT_MS: nothing waits in an offline buffer.
+    expect(Date.now() - started).toBeLessThan(1500);
+    const down = await status(app);
+    expect(down.code).toBe(503);
+    expect(down.body.error?.amqp?.status).toBe('down');
+    expect(down.body.error?.amqp?.reason).toMatch(/rabbitmq/);
+    expect(JSON.stringify(down.body)).not.toContain('guest:guest');
+
+    await rabbit.start();
+    await waitUntil(async () => (await status(app)).code === 200, 20_000);
+    expect((await post(app, JSON.stringify(realisticUpdate(2)))).status).toBe(200);
+
+    // Both updates confirmed as persistent messages: the first even survived the broker restart.
+    const connection = await bindDurableQueue();
+    const channel = await connection.createChannel();
+    const ids: number[] = [];
+    for (
+      let message = await channel.get(queueName, { noAck: true });
+      message;
+      message = await channel.get(queueName, { noAck: true })
+    ) {
+      ids.push((JSON.parse(message.content.toString()) as { update_id: number }).update_id);
+    }
+    await connection.close();
+    expect(ids).toEqual([1, 2]);
+    await rabbit.stop();
+  }, 60_000);
+});

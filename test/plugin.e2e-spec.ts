@@ -1,0 +1,130 @@
+/**
+ * A team's own target added through DI: `AppModule.forRoot({ publishers, imports })` (here through
+ * startApp). The plug-in is routed to, awaited before the 200, checked at /status and counted in
+ * /metrics exactly like a built-in target.
+ */
+import { Injectable, Module } from '@nestjs/common';
+import type {
+  InboundUpdate,
+  PublisherHealth,
+  PublishResult,
+  UpdatePublisher,
+} from '../src/publisher/publisher.interface.js';
+import { startApp, type TestApp } from './support/app.js';
+import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
+
+const TOKEN = '999001:AAH_plugin-test-bot-token';
+const BOT_ID = 999001;
+const SECRET = 'plugin_secret';
+
+/** What the plug-in depends on, provided by the team's own module: stands for a database client. */
+@Injectable()
+class AuditStore {
+  readonly rows: Array<{ bot: number; updateId: number; type: string; body: string }> = [];
+  online = true;
+
+  insert(row: { bot: number; updateId: number; type: string; body: string }): Promise<void> {
+    if (!this.online) return Promise.reject(new Error('audit database is offline'));
+    this.rows.push(row);
+    return Promise.resolve();
+  }
+}
+
+@Module({ providers: [AuditStore], exports: [AuditStore] })
+class AuditStoreModule {}
+
+/** The plug-in: an ordinary Nest provider implementing UpdatePublisher, with its dependency injected. */
+@Injectable()
+class AuditPublisher implements UpdatePublisher {
+  readonly name = 'audit';
+
+  constructor(private readonly store: AuditStore) {}
+
+  async publish(update: InboundUpdate): Promise<PublishResult> {
+    await this.store.insert({
+      bot: update.bot.id,
+      updateId: update.updateId,
+      type: update.type,
+      body: update.payload.toString('utf8'),
+    });
+    return 'published';
+  }
+
+  health(): PublisherHealth {
+    return this.store.online ? { up: true } : { up: false, reason: 'audit database is offline' };
+  }
+}
+
+describe('plug-in publisher', () => {
+  let api: FakeBotApi;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    api = await FakeBotApi.start({ bots: [{ token: TOKEN, id: BOT_ID, username: 'plugin_test_bot' }] });
+    app = await startApp(
+      {
+        TELEGRAM_TOKEN: TOKEN,
+        TELEGRAM_API_URL: api.url,
+        TELEGRAM_SET_WEBHOOK: 'false',
+        TELEGRAM_DELETE_WEBHOOK: 'false',
+        WEBHOOK_ENDPOINT: 'hook',
+        WEBHOOK_SECRET: SECRET,
+        METRICS_ENABLED: 'true',
+      },
+      { listen: true, publishers: [AuditPublisher], imports: [AuditStoreModule] },
+    );
+  });
+  afterAll(async () => {
+    await app.close();
+    await api.close();
+  });
+
+  const post = (body: string): Promise<Response> =>
+    fetch(`${app.url}/hook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
+      body,
+    });
+  const status = async (): Promise<{
+    code: number;
+    body: Record<string, Record<string, { status: string; reason?: string }>>;
+  }> => {
+    const response = await fetch(`${app.url}/status`);
+    return { code: response.status, body: (await response.json()) as never };
+  };
+
+  it('receives every update, is listed at /status and counted in /metrics', async () => {
+    const store = app.app.get(AuditStore);
+    const body = JSON.stringify(realisticUpdate(501, { type: 'callback_query' }));
+    expect((await post(body)).status).toBe(200);
+    expect(store.rows).toEqual([{ bot: BOT_ID, updateId: 501, type: 'callback_query', body }]);
+
+    const ready = await status();
+    expect(ready.code).toBe(200);
+    expect(ready.body.info?.audit).toEqual({ status: 'up' });
+    // The only target: no embedded MQTT broker was started beside it.
+    expect(Object.keys(ready.body.info ?? {})).not.toContain('mqtt');
+
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      new RegExp(`telegram_receiver_updates_published_total\\{[^}]*target="audit"[^}]*\\} 1`),
+    );
+  });
+
+  it('holds back the 200 when it fails, shows it at /status, and takes updates again once back', async () => {
+    const store = app.app.get(AuditStore);
+    store.online = false;
+    const body = JSON.stringify(realisticUpdate(502));
+    const refused = await post(body);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    const down = await status();
+    expect(down.code).toBe(503);
+    expect(down.body.error?.audit).toEqual({ status: 'down', reason: 'audit database is offline' });
+
+    store.online = true;
+    expect((await status()).code).toBe(200);
+    expect((await post(body)).status).toBe(200);
+    expect(store.rows.map((row) => row.updateId)).toEqual([501, 502]);
+  });
+});
