@@ -79,7 +79,13 @@ describe('node dist/main.js', () => {
       REDIS_QUEUE_MODE: 'zset',
     });
     expect(await sut.exited).toBe(1);
-    for (const name of ['WEBHOOK_DOMAIN', 'WEBHOOK_PORT', 'WEBHOOK_LIMIT_SUBNETS', 'REDIS_QUEUE_MODE', 'TELEGRAM_TOKEN']) {
+    for (const name of [
+      'WEBHOOK_DOMAIN',
+      'WEBHOOK_PORT',
+      'WEBHOOK_LIMIT_SUBNETS',
+      'REDIS_QUEUE_MODE',
+      'TELEGRAM_TOKEN',
+    ]) {
       expect(sut.logs).toContain(name);
     }
     expect(sut.logs).toContain('nonsense');
@@ -87,7 +93,9 @@ describe('node dist/main.js', () => {
   });
 
   it('exits 1 naming the bot, not the token, when the Bot API rejects the token', async () => {
-    const sut = await ReceiverProcess.start(env(await freePort(), { TELEGRAM_TOKEN: '999:unknown_token_value' }));
+    const sut = await ReceiverProcess.start(
+      env(await freePort(), { TELEGRAM_TOKEN: '999:unknown_token_value' }),
+    );
     expect(await sut.exited).toBe(1);
     expect(sut.logs).toContain('401');
     expect(sut.logs).toContain('TELEGRAM_TOKEN');
@@ -96,7 +104,11 @@ describe('node dist/main.js', () => {
 
   it('SIGTERM under load: a second instance takes over and every update answered 200 is on the queue once', async () => {
     const port = await freePort();
-    const settings = env(port, { WEBHOOK_ENDPOINT: 'hook', TELEGRAM_DELETE_WEBHOOK: 'false', SHUTDOWN_TIMEOUT_MS: '5000' });
+    const settings = env(port, {
+      WEBHOOK_ENDPOINT: 'hook',
+      TELEGRAM_DELETE_WEBHOOK: 'false',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    });
     const first = await ReceiverProcess.start(settings);
     const sender = new TelegramSender({
       url: `http://127.0.0.1:${port}/hook`,
@@ -104,7 +116,9 @@ describe('node dist/main.js', () => {
       maxBackoffMs: 300,
       deadlineMs: 45_000,
     });
-    const updates = Array.from({ length: 3000 }, (_, i) => realisticUpdate(5_000_000 + i, { chatId: i % 50 }));
+    const updates = Array.from({ length: 3000 }, (_, i) =>
+      realisticUpdate(5_000_000 + i, { chatId: i % 50 }),
+    );
     const run = sender.send(updates);
     await new Promise((resolve) => setTimeout(resolve, 300));
     first.signal('SIGTERM');
@@ -113,7 +127,9 @@ describe('node dist/main.js', () => {
     try {
       const result = await run;
       expect(result.failed).toEqual([]);
-      const stored = (await redis.lrange(queue, 0, -1)).map((s) => (JSON.parse(s) as { update_id: number }).update_id);
+      const stored = (await redis.lrange(queue, 0, -1)).map(
+        (s) => (JSON.parse(s) as { update_id: number }).update_id,
+      );
       const acked = [...result.acked.keys()];
       expect(acked).toHaveLength(3000);
       expect(new Set(stored).size).toBe(stored.length);
@@ -129,7 +145,12 @@ describe('node dist/main.js', () => {
   it('never prints the token or the secret, even at LOG_LEVEL=trace through errors and an outage', async () => {
     const port = await freePort();
     const sut = await ReceiverProcess.start(
-      env(port, { LOG_LEVEL: 'trace', WEBHOOK_ENDPOINT: 'token', PUBLISH_TIMEOUT_MS: '300', REDIS_URL: 'redis://127.0.0.1:1' }),
+      env(port, {
+        LOG_LEVEL: 'trace',
+        WEBHOOK_ENDPOINT: 'token',
+        PUBLISH_TIMEOUT_MS: '300',
+        REDIS_URL: 'redis://127.0.0.1:1',
+      }),
     );
     const body = JSON.stringify(realisticUpdate(1));
     expect((await postTo(port, TOKEN, body)).status).toBe(503);

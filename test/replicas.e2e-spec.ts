@@ -99,7 +99,9 @@ describe('many replicas, one webhook', () => {
     expect(api.calls('setWebhook')).toHaveLength(2);
     const status = await a.app.inject({ method: 'GET', url: '/status' });
     expect(status.json()).toMatchObject({
-      details: { webhook: { status: 'up', bots: [{ bot: BOT_ID, registered: true, pending_update_count: 0 }] } },
+      details: {
+        webhook: { status: 'up', bots: [{ bot: BOT_ID, registered: true, pending_update_count: 0 }] },
+      },
     });
     const metrics = (await a.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toContain(`telegram_receiver_webhook_registered{bot="${BOT_ID}"} 1`);
@@ -122,7 +124,9 @@ describe('many replicas, one webhook', () => {
     expect(metrics.headers['content-type']).toContain('text/plain');
     const text = metrics.body;
     expect(text).toContain(`telegram_receiver_updates_received_total{bot="${BOT_ID}",type="message"} 3`);
-    expect(text).toContain(`telegram_receiver_updates_published_total{bot="${BOT_ID}",type="message",target="redis"} 2`);
+    expect(text).toContain(
+      `telegram_receiver_updates_published_total{bot="${BOT_ID}",type="message",target="redis"} 2`,
+    );
     expect(text).toContain(`telegram_receiver_updates_duplicate_total{bot="${BOT_ID}",type="message"} 1`);
     expect(text).toContain(`telegram_receiver_updates_rejected_total{bot="${BOT_ID}",reason="secret"} 1`);
     expect(text).toMatch(/telegram_receiver_publish_duration_seconds_count\{target="redis"\} 2/);
@@ -136,7 +140,9 @@ describe('many replicas, one webhook', () => {
     a.app.get(WebhookService).onModuleDestroy();
     const status = await a.app.inject({ method: 'GET', url: '/status' });
     expect(status.statusCode).toBe(503);
-    expect(status.json()).toMatchObject({ error: { accepting: { status: 'down', reason: 'shutting down' } } });
+    expect(status.json()).toMatchObject({
+      error: { accepting: { status: 'down', reason: 'shutting down' } },
+    });
     const refused = await post(a, 7);
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['retry-after']).toBe('3');

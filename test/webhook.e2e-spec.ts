@@ -43,7 +43,12 @@ describe('webhook → Redis queue (core receiver)', () => {
     await redis.del(queue);
   });
 
-  const post = (body: string, headers: Record<string, string> = {}, remoteAddress = '149.154.167.220', url = '/telegram/hook') =>
+  const post = (
+    body: string,
+    headers: Record<string, string> = {},
+    remoteAddress = '149.154.167.220',
+    url = '/telegram/hook',
+  ) =>
     sut.app.inject({
       method: 'POST',
       url,
@@ -86,11 +91,15 @@ describe('webhook → Redis queue (core receiver)', () => {
     expect((await post('{"update_id":2}', {}, '2001:db8::5')).statusCode).toBe(200);
     expect((await post('{"update_id":3}', {}, '2001:db9::5')).statusCode).toBe(403);
     // X-Forwarded-For is ignored without WEBHOOK_TRUSTED_PROXIES: it can be forged.
-    expect((await post('{"update_id":4}', { 'x-forwarded-for': '149.154.167.220' }, '10.1.2.3')).statusCode).toBe(403);
+    expect(
+      (await post('{"update_id":4}', { 'x-forwarded-for': '149.154.167.220' }, '10.1.2.3')).statusCode,
+    ).toBe(403);
   });
 
   it('checks in order: subnet (403), path (404), secret (401), size (413), body (400)', async () => {
-    expect((await post('not json', { 'x-telegram-bot-api-secret-token': 'wrong' }, '10.0.0.1')).statusCode).toBe(403);
+    expect(
+      (await post('not json', { 'x-telegram-bot-api-secret-token': 'wrong' }, '10.0.0.1')).statusCode,
+    ).toBe(403);
     expect((await post('{"update_id":1}', {}, '149.154.167.220', '/unknown')).statusCode).toBe(404);
     const wrong = await post('not json', { 'x-telegram-bot-api-secret-token': 'wrong' });
     expect(wrong.statusCode).toBe(401);
@@ -190,7 +199,11 @@ describe('start-up against the Bot API', () => {
   });
 
   it('honours 429 retry_after on setWebhook and retries network errors', async () => {
-    api.failNext('setWebhook', { status: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 });
+    api.failNext('setWebhook', {
+      status: 429,
+      description: 'Too Many Requests: retry after 1',
+      retryAfter: 1,
+    });
     api.dropNext('getMe', 2);
     const started = Date.now();
     const sut = await startApp(base(api.url));
@@ -213,7 +226,9 @@ describe('start-up against the Bot API', () => {
       () => new Error('started'),
       (error: unknown) => error as Error,
     );
-    expect(failure.message).toMatch(/getMe failed for the bot from TELEGRAM_TOKEN: getMe could not reach the Bot API/);
+    expect(failure.message).toMatch(
+      /getMe failed for the bot from TELEGRAM_TOKEN: getMe could not reach the Bot API/,
+    );
   });
 
   it('passes allowed_updates, drop_pending_updates and ip_address when set', async () => {
