@@ -4,6 +4,7 @@ import type { ReceiverConfig } from '../config/load-settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { DedupStore } from './dedup.store.js';
 import { PublishError } from './publish.error.js';
+import { routesTo } from './routing.js';
 import { DEDUP_STORE } from './publisher.constants.js';
 import {
   UPDATE_PUBLISHERS,
@@ -42,9 +43,9 @@ export class PublishService {
     this.dedupEnabled = config.settings.DEDUP_TTL_SECONDS > 0;
   }
 
-  /** The targets an update goes to: every publisher whose type filter accepts its kind. */
+  /** The targets an update goes to: its bot's routes (BOTS_FILE), else each target's kind filter. */
   targetsFor(update: InboundUpdate): UpdatePublisher[] {
-    return this.publishers.filter((p) => p.types === undefined || p.types.has(update.type));
+    return this.publishers.filter((p) => routesTo(p, update));
   }
 
   /**

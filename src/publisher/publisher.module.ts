@@ -29,7 +29,7 @@ import { UPDATE_PUBLISHERS, type UpdatePublisher } from './publisher.interface.j
 import { RedisQueuePublisher } from './redis-queue.publisher.js';
 import { RedisPubSubClient } from './redis-pubsub.client.js';
 import { RedisPubSubPublisher } from './redis-pubsub.publisher.js';
-import { applyBotRoutes } from './routing.js';
+import { validateBotRoutes } from './routing.js';
 import { wildcardPattern } from './topic-template.js';
 
 /** Options of `PublisherModule.forRoot` (passed through `AppModule.forRoot`). */
@@ -211,7 +211,8 @@ function publishersProvider(
         if (names.has(p.name)) throw new Error(`Two publishers are named "${p.name}": names must be unique`);
         names.add(p.name);
       }
-      return applyBotRoutes(publishers, config.bots);
+      validateBotRoutes(publishers, config.bots);
+      return publishers;
     },
   };
 }
