@@ -96,6 +96,12 @@ describe('loadConfig', () => {
     expect(text).not.toContain('bad secret!');
   });
 
+  it('checks settings that depend on each other', () => {
+    expect(problemsOf({ TELEGRAM_TOKEN: TOKEN, TELEGRAM_SET_WEBHOOK: 'false', REDIS_PUBSUB: 'true' })).toEqual([
+      'REDIS_PUBSUB=true needs REDIS_URL',
+    ]);
+  });
+
   it('requires a token or a bots file', () => {
     expect(problemsOf({ TELEGRAM_SET_WEBHOOK: 'false' }).join()).toContain('TELEGRAM_TOKEN is required');
   });

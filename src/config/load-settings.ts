@@ -63,6 +63,7 @@ export function loadConfig(env: RawEnvironment): ReceiverConfig {
   }
   const settings = plainToInstance(Settings, raw);
   const problems = flatten(validateSync(settings, { forbidUnknownValues: true, stopAtFirstError: true }));
+  if (settings.REDIS_PUBSUB && !settings.REDIS_URL) problems.push('REDIS_PUBSUB=true needs REDIS_URL');
   const bots = resolveBots(settings, problems);
   if (problems.length > 0) throw new ConfigurationError(problems);
   return { settings, bots };
