@@ -74,7 +74,8 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  private readonly children = new Map<string, { inc(value?: number): void; observe?(value: number): void }>();
+  /** Label children by metric, bot and kind: counting is two map lookups and an add, no string building. */
+  private readonly children = new Map<string, Map<string, Map<string, unknown>>>();
 
   constructor(@Inject(RECEIVER_CONFIG) config: ReceiverConfig) {
     this.enabled = config.settings.METRICS_ENABLED;
@@ -82,17 +83,17 @@ export class MetricsService {
   }
 
   updateReceived(bot: string, type: string): void {
-    if (this.enabled) this.child('r', bot, type, () => this.received.labels(bot, type)).inc();
+    if (this.enabled) this.child('received', bot, type, () => this.received.labels(bot, type)).inc();
   }
 
   updateDuplicate(bot: string, type: string): void {
-    if (this.enabled) this.child('d', bot, type, () => this.duplicates.labels(bot, type)).inc();
+    if (this.enabled) this.child('duplicate', bot, type, () => this.duplicates.labels(bot, type)).inc();
   }
 
   updatePublished(bot: string, type: string, target: string, seconds: number): void {
     if (!this.enabled) return;
-    this.child(`p${target}`, bot, type, () => this.published.labels(bot, type, target)).inc();
-    this.latency.labels(target).observe(seconds);
+    this.child(target, bot, type, () => this.published.labels(bot, type, target)).inc();
+    this.child('latency', target, '', () => this.latency.labels(target)).observe(seconds);
   }
 
   publishFailed(target: string): void {
@@ -103,18 +104,13 @@ export class MetricsService {
     if (this.enabled) this.rejected.labels(bot, reason).inc();
   }
 
-  private child(
-    kind: string,
-    bot: string,
-    type: string,
-    create: () => { inc(value?: number): void },
-  ): { inc(value?: number): void } {
-    const key = `${kind}\u0000${bot}\u0000${type}`;
-    let child = this.children.get(key);
-    if (!child) {
-      child = create();
-      this.children.set(key, child);
-    }
+  private child<T>(metric: string, a: string, b: string, create: () => T): T {
+    let byA = this.children.get(metric);
+    if (!byA) this.children.set(metric, (byA = new Map()));
+    let byB = byA.get(a);
+    if (!byB) byA.set(a, (byB = new Map()));
+    let child = byB.get(b) as T | undefined;
+    if (child === undefined) byB.set(b, (child = create()));
     return child;
   }
 }

@@ -32,6 +32,8 @@ export class PublishService {
   private readonly dedupEnabled: boolean;
   /** Copies of an update that arrive while it is being published wait for that publish instead. */
   private readonly inFlight = new Map<string, InFlight>();
+  /** bot endpoint → update kind → targets. */
+  private readonly routes = new Map<string, Map<string, readonly UpdatePublisher[]>>();
 
   constructor(
     @Inject(UPDATE_PUBLISHERS) readonly publishers: readonly UpdatePublisher[],
@@ -44,8 +46,20 @@ export class PublishService {
   }
 
   /** The targets an update goes to: its bot's routes (BOTS_FILE), else each target's kind filter. */
-  targetsFor(update: InboundUpdate): UpdatePublisher[] {
-    return this.publishers.filter((p) => routesTo(p, update));
+  targetsFor(update: InboundUpdate): readonly UpdatePublisher[] {
+    // Cached per bot and kind: the hot path does two map lookups instead of a filter.
+    let byType = this.routes.get(update.bot.endpoint);
+    if (!byType) {
+      byType = new Map();
+      this.routes.set(update.bot.endpoint, byType);
+    }
+    let targets = byType.get(update.type);
+    if (!targets) {
+      targets = this.publishers.filter((p) => routesTo(p, update));
+      // Unknown kinds arrive now and then; keep the cache bounded all the same.
+      if (byType.size < 256) byType.set(update.type, targets);
+    }
+    return targets;
   }
 
   /**
@@ -54,7 +68,11 @@ export class PublishService {
    */
   publish(update: InboundUpdate): Promise<PublishResult> {
     const targets = this.targetsFor(update);
-    if (!this.dedupEnabled) return this.guard('publish', this.deliver(targets, update));
+    // Without dedup, or when every target deduplicates atomically itself (the Redis queue's claim
+    // and enqueue), there is nothing to coordinate here: copies are settled by the target.
+    if (!this.dedupEnabled || targets.every(deduplicatesItself)) {
+      return this.guard('publish', this.deliver(targets, update));
+    }
     const key = `${update.bot.idText}:${update.updateId}`;
     const running = this.inFlight.get(key);
     // A copy (Telegram's redelivery, or a concurrent duplicate) waits for the publish already
@@ -82,7 +100,7 @@ export class PublishService {
 
   private async publishOnce(
     key: string,
-    targets: UpdatePublisher[],
+    targets: readonly UpdatePublisher[],
     update: InboundUpdate,
   ): Promise<PublishResult> {
     // Targets that deduplicate atomically themselves need no separate mark; the others are marked
@@ -102,7 +120,8 @@ export class PublishService {
   }
 
   /** Publishes to every target; rejects with a PublishError naming the first target that failed. */
-  private async deliver(targets: UpdatePublisher[], update: InboundUpdate): Promise<PublishResult> {
+  private async deliver(targets: readonly UpdatePublisher[], update: InboundUpdate): Promise<PublishResult> {
+    if (targets.length === 1) return this.deliverTo(targets[0] as UpdatePublisher, update);
     const results = await Promise.all(targets.map((t) => this.deliverTo(t, update)));
     return results.length > 0 && results.every((r) => r === 'duplicate') ? 'duplicate' : 'published';
   }
@@ -155,4 +174,8 @@ function targetFailed(target: UpdatePublisher, error: unknown): never {
 
 function dedupFailed(error: unknown): never {
   throw new PublishError('dedup', String((error as Error)?.message ?? error));
+}
+
+function deduplicatesItself(target: UpdatePublisher): boolean {
+  return target.deduplicates === true;
 }

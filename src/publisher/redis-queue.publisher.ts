@@ -13,7 +13,7 @@ import type {
 /**
  * Claim and enqueue in one atomic step: the dedup key is set only together with the push, so a
  * failed push never marks an update seen, and a redelivery of a pushed one is never pushed twice.
- * KEYS: queue, dedup key. ARGV: ttl seconds, body, bot id, update_id.
+ * KEYS: queue, dedup key. ARGV: ttl seconds, body (and, for the stream, bot id and update_id).
  */
 const CLAIM_AND_RPUSH = `
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
@@ -30,14 +30,7 @@ end
 return 0`;
 
 interface QueueCommands {
-  claimAndRpush(
-    queue: string,
-    dedupKey: string,
-    ttl: number,
-    body: Buffer,
-    bot: string,
-    id: number,
-  ): Promise<number>;
+  claimAndRpush(queue: string, dedupKey: string, ttl: number, body: Buffer): Promise<number>;
   claimAndXadd(
     queue: string,
     dedupKey: string,
@@ -95,7 +88,7 @@ export class RedisQueuePublisher implements UpdatePublisher {
     const key = RedisQueuePublisher.dedupKey(queue, bot, update.updateId);
     const pushed =
       this.mode === 'list'
-        ? await this.commands.claimAndRpush(queue, key, this.ttl, update.payload, bot, update.updateId)
+        ? await this.commands.claimAndRpush(queue, key, this.ttl, update.payload)
         : await this.commands.claimAndXadd(queue, key, this.ttl, update.payload, bot, update.updateId);
     return pushed === 1 ? 'published' : 'duplicate';
   }

@@ -24,7 +24,11 @@ export class SecretTokenGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    return this.check(context.switchToHttp().getRequest<FastifyRequest>());
+  }
+
+  /** The check itself; sets `request.telegramBot`. Throws NotFoundException or UnauthorizedException. */
+  check(request: FastifyRequest): true {
     const bot = this.bots.findByPath(request.url);
     if (!bot) {
       this.metrics.requestRejected('', 'unknown_path');

@@ -30,8 +30,12 @@ export class SubnetGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
+    return this.check(context.switchToHttp().getRequest<FastifyRequest>());
+  }
+
+  /** The check itself, for the webhook route and any route of yours. Throws ForbiddenException. */
+  check(request: FastifyRequest): true {
     if (this.allowed.isEmpty) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (this.allowed.contains(clientAddress(request, this.trustedProxies))) return true;
     this.metrics.requestRejected('', 'subnet');
     throw new ForbiddenException('source address is not in WEBHOOK_LIMIT_SUBNETS');
