@@ -5,7 +5,8 @@
 // ratios and the targets; checks that the queue holds exactly one entry per 200 answered, and exits
 // non-zero when it does not (zero loss, zero doubles).
 //
-//   node bench/run.mjs [--duration 10] [--rounds 3] [--connections 64] [--smoke]
+//   node bench/run.mjs [--duration 10] [--rounds 3] [--connections 64] [--bots 1000] [--smoke]
+//   BENCH_GENERATOR=autocannon forces autocannon even where wrk is installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -172,7 +173,8 @@ async function startServer(script, env) {
 
 let nextId = 1;
 
-const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
+const hasWrk =
+  process.env.BENCH_GENERATOR !== 'autocannon' && spawnSync('wrk', ['--version']).error === undefined;
 
 /**
  * Loads `port` for `duration` seconds, spreading requests over `targets` ({ path, secret }) with
