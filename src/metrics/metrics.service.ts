@@ -106,9 +106,9 @@ export class MetricsService {
 
   private child<T>(metric: string, a: string, b: string, create: () => T): T {
     let byA = this.children.get(metric);
-    if (!byA) this.children.set(metric, (byA = new Map()));
+    if (!byA) this.children.set(metric, (byA = new Map<string, Map<string, unknown>>()));
     let byB = byA.get(a);
-    if (!byB) byA.set(a, (byB = new Map()));
+    if (!byB) byA.set(a, (byB = new Map<string, unknown>()));
     let child = byB.get(b) as T | undefined;
     if (child === undefined) byB.set(b, (child = create()));
     return child;
