@@ -97,9 +97,9 @@ describe('loadConfig', () => {
   });
 
   it('checks settings that depend on each other', () => {
-    expect(problemsOf({ TELEGRAM_TOKEN: TOKEN, TELEGRAM_SET_WEBHOOK: 'false', REDIS_PUBSUB: 'true' })).toEqual([
-      'REDIS_PUBSUB=true needs REDIS_URL',
-    ]);
+    expect(
+      problemsOf({ TELEGRAM_TOKEN: TOKEN, TELEGRAM_SET_WEBHOOK: 'false', REDIS_PUBSUB: 'true' }),
+    ).toEqual(['REDIS_PUBSUB=true needs REDIS_URL']);
   });
 
   it('requires a token or a bots file', () => {
