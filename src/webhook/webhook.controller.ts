@@ -1,4 +1,4 @@
-import { HttpException, Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpException, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SecretTokenGuard } from './secret-token.guard.js';
@@ -17,6 +17,8 @@ import { WebhookService } from './webhook.service.js';
  */
 @Injectable()
 export class WebhookController implements OnModuleInit {
+  private readonly logger = new Logger(WebhookController.name);
+
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly subnet: SubnetGuard,
@@ -36,6 +38,10 @@ export class WebhookController implements OnModuleInit {
       this.secret.check(request);
     } catch (error) {
       if (!(error instanceof HttpException)) throw error;
+      // Never the path: with WEBHOOK_ENDPOINT=token it is the token.
+      this.logger.warn(
+        `Rejected a webhook request from ${request.raw.socket.remoteAddress ?? 'unknown'}: ${error.getStatus()} ${error.message}`,
+      );
       void reply.code(error.getStatus()).send(error.getResponse());
       return;
     }
