@@ -8,30 +8,15 @@ import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { startApp, type TestApp } from './support/app.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { startPrivateRabbitMq } from './support/rabbitmq.js';
+import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
 
 const SHARED_AMQP = 'amqp://guest:guest@127.0.0.1:5672';
 const TOKEN = '444001:AAH_amqp-test-bot-token';
 const BOT_ID = 444001;
 const SECRET = 'amqp_secret';
 
-/** A body with spacing and escapes a re-serialisation would change: the broker must get these bytes. */
-function oddlyFormatted(updateId: number): string {
-  return `{"update_id":${updateId},  "message":{"message_id":7,"chat":{"id":42,"type":"private"},"date":1700000000,"text":"caf\\u00e9 \u2615"}}`;
-}
-
-async function post(app: TestApp, body: string): Promise<Response> {
-  return fetch(`${app.url}/hook`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
-    body,
-  });
-}
-
-async function status(
-  app: TestApp,
-): Promise<{ code: number; body: Record<string, Record<string, { status: string; reason?: string }>> }> {
-  const response = await fetch(`${app.url}/status`);
-  return { code: response.status, body: (await response.json()) as never };
+function post(app: TestApp, body: string): Promise<Response> {
+  return postUpdate(app, body, SECRET);
 }
 
 async function waitUntil(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -168,10 +153,10 @@ describe('RabbitMQ target', () => {
     // Down at boot: the service starts anyway, reports it, and connects once RabbitMQ is there.
     await rabbit.stop();
     const app = await boot({ AMQP_URL: rabbit.url, AMQP_EXCHANGE: exchange, PUBLISH_TIMEOUT_MS: '3000' });
-    expect((await status(app)).body.error?.amqp?.status).toBe('down');
+    expect((await readStatus(app)).body.error?.amqp?.status).toBe('down');
     expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(503);
     await rabbit.start();
-    await waitUntil(async () => (await status(app)).code === 200, 20_000);
+    await waitUntil(async () => (await readStatus(app)).code === 200, 20_000);
     expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(200);
 
     await rabbit.stop();
@@ -181,14 +166,14 @@ describe('RabbitMQ target', () => {
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     // Failed at once, not after PUBLISH_TIMEOUT_MS: nothing waits in an offline buffer.
     expect(Date.now() - started).toBeLessThan(1500);
-    const down = await status(app);
+    const down = await readStatus(app);
     expect(down.code).toBe(503);
     expect(down.body.error?.amqp?.status).toBe('down');
     expect(down.body.error?.amqp?.reason).toMatch(/rabbitmq/);
     expect(JSON.stringify(down.body)).not.toContain('guest:guest');
 
     await rabbit.start();
-    await waitUntil(async () => (await status(app)).code === 200, 20_000);
+    await waitUntil(async () => (await readStatus(app)).code === 200, 20_000);
     expect((await post(app, JSON.stringify(realisticUpdate(2)))).status).toBe(200);
 
     // Both updates confirmed as persistent messages: the first even survived the broker restart.

@@ -9,29 +9,15 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startApp, type TestApp } from './support/app.js';
 import { startPrivateNats } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
+import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
 
 const SHARED_NATS = 'nats://127.0.0.1:4222';
 const TOKEN = '555001:AAH_nats-test-bot-token';
 const BOT_ID = 555001;
 const SECRET = 'nats_secret';
 
-function oddlyFormatted(updateId: number): string {
-  return `{"update_id":${updateId},  "message":{"message_id":7,"chat":{"id":42,"type":"private"},"date":1700000000,"text":"caf\\u00e9 \u2615"}}`;
-}
-
-async function post(app: TestApp, body: string): Promise<Response> {
-  return fetch(`${app.url}/hook`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
-    body,
-  });
-}
-
-async function status(
-  app: TestApp,
-): Promise<{ code: number; body: { error?: Record<string, { status: string; reason?: string }> } }> {
-  const response = await fetch(`${app.url}/status`);
-  return { code: response.status, body: (await response.json()) as never };
+function post(app: TestApp, body: string): Promise<Response> {
+  return postUpdate(app, body, SECRET);
 }
 
 async function waitUntil(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -93,7 +79,7 @@ describe('NATS target', () => {
       NATS_STREAM: stream,
       NATS_SUBJECT: `${prefix}.{bot}.{type}`,
     });
-    expect((await status(app)).code).toBe(200);
+    expect((await readStatus(app)).code).toBe(200);
     const info = await jsm.streams.info(stream);
     expect(info.config.subjects).toEqual([`${prefix}.*.*`]);
 
@@ -120,7 +106,7 @@ describe('NATS target', () => {
     await jsm.streams.delete(stream);
     // Nothing stores the update now: 503, never a 200 for an update no stream holds.
     expect((await post(app, JSON.stringify(realisticUpdate(7102)))).status).toBe(503);
-    await waitUntil(async () => (await status(app)).code === 200, 5000);
+    await waitUntil(async () => (await readStatus(app)).code === 200, 5000);
     expect((await post(app, JSON.stringify(realisticUpdate(7102)))).status).toBe(200);
     const stored = await jsm.streams.getMessage(stream, { seq: 1 });
     expect(stored?.json<{ update_id: number }>().update_id).toBe(7102);
@@ -181,10 +167,10 @@ describe('NATS target', () => {
     // Down at boot: the service starts anyway, reports it, and connects once NATS is there.
     await nats.stop();
     const app = await boot({ NATS_URL: nats.url, NATS_STREAM: 'telegram', PUBLISH_TIMEOUT_MS: '3000' });
-    expect((await status(app)).body.error?.nats?.status).toBe('down');
+    expect((await readStatus(app)).body.error?.nats?.status).toBe('down');
     expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(503);
     await nats.start();
-    await waitUntil(async () => (await status(app)).code === 200, 15_000);
+    await waitUntil(async () => (await readStatus(app)).code === 200, 15_000);
     expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(200);
 
     await nats.stop();
@@ -193,12 +179,12 @@ describe('NATS target', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(Date.now() - started).toBeLessThan(1500);
-    const down = await status(app);
+    const down = await readStatus(app);
     expect(down.code).toBe(503);
     expect(down.body.error?.nats?.status).toBe('down');
 
     await nats.start();
-    await waitUntil(async () => (await status(app)).code === 200, 15_000);
+    await waitUntil(async () => (await readStatus(app)).code === 200, 15_000);
     expect((await post(app, JSON.stringify(realisticUpdate(2)))).status).toBe(200);
 
     // The stream (kept on disk across the restart) holds both updates.

@@ -7,29 +7,15 @@ import { Redis } from 'ioredis';
 import { startApp, type TestApp } from './support/app.js';
 import { startPrivateRedis } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
+import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
 
 const SHARED_REDIS = 'redis://127.0.0.1:6379';
 const TOKEN = '666001:AAH_redis-pubsub-test-bot';
 const BOT_ID = 666001;
 const SECRET = 'pubsub_secret';
 
-function oddlyFormatted(updateId: number): string {
-  return `{"update_id":${updateId},  "message":{"message_id":7,"chat":{"id":42,"type":"private"},"date":1700000000,"text":"caf\\u00e9 \u2615"}}`;
-}
-
-async function post(app: TestApp, body: string): Promise<Response> {
-  return fetch(`${app.url}/hook`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
-    body,
-  });
-}
-
-async function status(
-  app: TestApp,
-): Promise<{ code: number; body: { error?: Record<string, { status: string; reason?: string }> } }> {
-  const response = await fetch(`${app.url}/status`);
-  return { code: response.status, body: (await response.json()) as never };
+function post(app: TestApp, body: string): Promise<Response> {
+  return postUpdate(app, body, SECRET);
 }
 
 async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -105,7 +91,7 @@ describe('Redis pub/sub target', () => {
     };
 
     const app = await boot(env);
-    expect((await status(app)).body.error).toEqual({});
+    expect((await readStatus(app)).body.error).toEqual({});
     const body = oddlyFormatted(8001);
     expect((await post(app, body)).status).toBe(200);
     await waitUntil(() => sub.received.length === 1, 2000);
@@ -132,10 +118,10 @@ describe('Redis pub/sub target', () => {
     // Down at boot: the service starts anyway, reports it, and connects once Redis is there.
     await redis.stop();
     const app = await boot({ REDIS_URL: redis.url, PUBLISH_TIMEOUT_MS: '3000' });
-    expect((await status(app)).body.error?.['redis-pubsub']?.status).toBe('down');
+    expect((await readStatus(app)).body.error?.['redis-pubsub']?.status).toBe('down');
     expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(503);
     await redis.start();
-    await waitUntil(async () => (await status(app)).code === 200, 15_000);
+    await waitUntil(async () => (await readStatus(app)).code === 200, 15_000);
     const sub = await subscriber(redis.url, prefix);
     cleanup.push(() => sub.close());
     expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(200);
@@ -147,12 +133,12 @@ describe('Redis pub/sub target', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(Date.now() - started).toBeLessThan(1500);
-    const down = await status(app);
+    const down = await readStatus(app);
     expect(down.code).toBe(503);
     expect(down.body.error?.['redis-pubsub']?.status).toBe('down');
 
     await redis.start();
-    await waitUntil(async () => (await status(app)).code === 200, 15_000);
+    await waitUntil(async () => (await readStatus(app)).code === 200, 15_000);
     // The subscriber resubscribes by itself once Redis is back.
     await waitUntil(async () => {
       const probe = new Redis(redis.url);

@@ -12,6 +12,7 @@ import type {
 } from '../src/publisher/publisher.interface.js';
 import { startApp, type TestApp } from './support/app.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
+import { postUpdate, readStatus, type StatusBody } from './support/webhook-client.js';
 
 const TOKEN = '999001:AAH_plugin-test-bot-token';
 const BOT_ID = 999001;
@@ -79,19 +80,8 @@ describe('plug-in publisher', () => {
     await api.close();
   });
 
-  const post = (body: string): Promise<Response> =>
-    fetch(`${app.url}/hook`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
-      body,
-    });
-  const status = async (): Promise<{
-    code: number;
-    body: Record<string, Record<string, { status: string; reason?: string }>>;
-  }> => {
-    const response = await fetch(`${app.url}/status`);
-    return { code: response.status, body: (await response.json()) as never };
-  };
+  const post = (body: string): Promise<Response> => postUpdate(app, body, SECRET);
+  const status = (): Promise<{ code: number; body: StatusBody }> => readStatus(app);
 
   it('receives every update, is listed at /status and counted in /metrics', async () => {
     const store = app.app.get(AuditStore);

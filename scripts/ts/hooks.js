@@ -1,20 +1,12 @@
 // Module hooks (nodejs.org/api/module.html#customization-hooks) for running TypeScript with swc.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import swc from '@swc/core';
 
-/** The options of jest.swc.cjs: Nest's legacy decorators with their metadata, emitted as ESM. */
-const SWC_OPTIONS = {
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-    target: 'es2022',
-    keepClassNames: true,
-  },
-  module: { type: 'es6' },
-  sourceMaps: 'inline',
-};
+/** jest.swc.cjs exports `['@swc/jest', options]`: Nest's legacy decorators with their metadata, as ESM. */
+const SWC_OPTIONS = createRequire(import.meta.url)('../../jest.swc.cjs')[1];
 
 /** Relative imports end in `.js` (NodeNext); when only the `.ts` source exists, load that. */
 export async function resolve(specifier, context, nextResolve) {
