@@ -163,7 +163,9 @@ describe('node dist/main.js', () => {
     expect(sut.logs.length).toBeGreaterThan(200);
     // One line per rejected request and per publish failure.
     expect(sut.logs.match(/Rejected a webhook request/g)).toHaveLength(2);
-    expect(sut.logs).toContain('Rejected a request for bot @process_bot (TELEGRAM_TOKEN): body is not valid JSON');
+    expect(sut.logs).toContain(
+      'Rejected a request for bot @process_bot (TELEGRAM_TOKEN): body is not valid JSON',
+    );
     expect(sut.logs).toMatch(/Update 1 of bot @process_bot \(TELEGRAM_TOKEN\) not stored, answered 503/);
     expect(sut.logs).not.toContain(TOKEN);
     expect(sut.logs).not.toContain(TOKEN.split(':')[1]);
