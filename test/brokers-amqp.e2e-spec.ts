@@ -9,6 +9,7 @@ import { startApp, type TestApp } from './support/app.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { startPrivateRabbitMq } from './support/rabbitmq.js';
 import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
+import { waitUntil } from './support/wait.js';
 
 const SHARED_AMQP = 'amqp://guest:guest@127.0.0.1:5672';
 const TOKEN = '444001:AAH_amqp-test-bot-token';
@@ -17,14 +18,6 @@ const SECRET = 'amqp_secret';
 
 function post(app: TestApp, body: string): Promise<Response> {
   return postUpdate(app, body, SECRET);
-}
-
-async function waitUntil(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 describe('RabbitMQ target', () => {

@@ -10,6 +10,7 @@ import { startApp, type TestApp } from './support/app.js';
 import { startPrivateNats } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
+import { waitUntil } from './support/wait.js';
 
 const SHARED_NATS = 'nats://127.0.0.1:4222';
 const TOKEN = '555001:AAH_nats-test-bot-token';
@@ -18,14 +19,6 @@ const SECRET = 'nats_secret';
 
 function post(app: TestApp, body: string): Promise<Response> {
   return postUpdate(app, body, SECRET);
-}
-
-async function waitUntil(predicate: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** A unique subject prefix and stream name, so parallel test files never share a stream. */

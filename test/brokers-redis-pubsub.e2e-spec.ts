@@ -8,6 +8,7 @@ import { startApp, type TestApp } from './support/app.js';
 import { startPrivateRedis } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
+import { waitUntil } from './support/wait.js';
 
 const SHARED_REDIS = 'redis://127.0.0.1:6379';
 const TOKEN = '666001:AAH_redis-pubsub-test-bot';
@@ -16,14 +17,6 @@ const SECRET = 'pubsub_secret';
 
 function post(app: TestApp, body: string): Promise<Response> {
   return postUpdate(app, body, SECRET);
-}
-
-async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Subscribes to every channel under `prefix` and collects what arrives, as bytes. */

@@ -15,6 +15,7 @@ import type { ReceivedUpdate } from '../examples/consumer/telegram.js';
 import { start, type Worker } from '../examples/consumer/worker.js';
 import { startApp, type TestApp } from './support/app.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
+import { waitUntil } from './support/wait.js';
 
 const SHARED_REDIS = 'redis://127.0.0.1:6379';
 const SHARED_MQTT = 'mqtt://127.0.0.1:1883';
@@ -22,14 +23,6 @@ const SHARED_AMQP = 'amqp://guest:guest@127.0.0.1:5672';
 const SHARED_NATS = 'nats://127.0.0.1:4222';
 const STREAM_BOT = { token: '777001:AAH_consumer-stream-bot', id: 777001, username: 'stream_worker_bot' };
 const MQTT_BOT = { token: '777002:AAH_consumer-mqtt-bot', id: 777002, username: 'mqtt_worker_bot' };
-
-async function waitUntil(predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function post(app: TestApp, endpoint: string, update: object): Promise<Response> {
   return fetch(`${app.url}/${endpoint}`, {

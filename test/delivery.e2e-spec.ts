@@ -12,6 +12,7 @@ import { startApp, type TestApp } from './support/app.js';
 import { startPrivateMosquitto, startPrivateRedis, type PrivateBroker } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { TelegramSender } from './support/telegram-sender.js';
+import { waitUntil } from './support/wait.js';
 
 const TOKEN = '222222:AAH_delivery-bot-token';
 const BOT_ID = 222222;
@@ -187,7 +188,7 @@ describe('delivery guarantees', () => {
         expect(status.statusCode).toBe(503);
         expect(status.json()).toMatchObject({ error: { redis: { status: 'down' } } });
         await redis.start();
-        await waitFor(
+        await waitUntil(
           async () => (await sut.app.inject({ method: 'GET', url: '/status' })).statusCode === 200,
         );
         expect((await post(sut, body)).statusCode).toBe(200);
@@ -283,7 +284,7 @@ describe('delivery guarantees', () => {
         expect(result.failed).toEqual([]);
         expect(result.statusCounts[503]).toBeGreaterThan(0);
         // At least once: every update reaches the subscriber.
-        await waitFor(() => all.size >= 5000, 20_000);
+        await waitUntil(() => all.size >= 5000, 20_000);
         await new Promise((resolve) => setTimeout(resolve, 500));
         expect(all.size).toBe(5000);
         // Once, but for the one edge MQTT QoS 1 cannot close: a publish the broker stored just as it
@@ -305,11 +306,3 @@ describe('delivery guarantees', () => {
     });
   });
 });
-
-async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -154,10 +154,17 @@ export async function stopAllPrivateBrokers(): Promise<void> {
   brokers.clear();
 }
 
-interface LaunchSpec {
+/** How to run one private broker on the port it was given. */
+export interface LaunchSpec {
   url: string;
   command: string;
   args: string[];
+  /** The whole environment of the process (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** How long it may take to accept connections (default 10 s). */
+  startTimeoutMs?: number;
+  /** How long stop() waits after SIGTERM before SIGKILL (default 5 s). */
+  killAfterMs?: number;
 }
 
 const brokers = new Set<ManagedBroker>();
@@ -168,14 +175,16 @@ class ManagedBroker implements PrivateBroker {
   private exited: Promise<void> = Promise.resolve();
   private lastPid = 0;
 
+  readonly url: string;
+
   constructor(
     private readonly name: string,
     readonly port: number,
-    readonly url: string,
-    private readonly command: string,
-    private readonly args: string[],
+    private readonly spec: LaunchSpec,
     private readonly workDir: string,
-  ) {}
+  ) {
+    this.url = spec.url;
+  }
 
   get pid(): number {
     return this.child?.pid ?? this.lastPid;
@@ -188,10 +197,15 @@ class ManagedBroker implements PrivateBroker {
     const logPath = join(this.workDir, `${this.name}.log`);
     // Output goes to a file rather than pipes: no open handle keeps the test process alive.
     const log = openSync(logPath, 'a');
-    const [command, args] = withParentDeathSignal(this.command, this.args);
+    const [command, args] = withParentDeathSignal(this.spec.command, this.spec.args);
     let child: ChildProcess;
     try {
-      child = spawn(command, args, { detached: false, stdio: ['ignore', log, log], cwd: this.workDir });
+      child = spawn(command, args, {
+        detached: false,
+        stdio: ['ignore', log, log],
+        cwd: this.workDir,
+        env: this.spec.env ?? process.env,
+      });
     } finally {
       closeSync(log);
     }
@@ -213,7 +227,7 @@ class ManagedBroker implements PrivateBroker {
     brokers.add(this);
 
     try {
-      await pollPort(this.port, START_TIMEOUT_MS, () => failure);
+      await pollPort(this.port, this.spec.startTimeoutMs ?? START_TIMEOUT_MS, () => failure);
     } catch (error) {
       await this.stop();
       const reason = error instanceof Error ? error.message : String(error);
@@ -226,7 +240,7 @@ class ManagedBroker implements PrivateBroker {
     if (child === undefined) return;
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+      const killer = setTimeout(() => child.kill('SIGKILL'), this.spec.killAfterMs ?? KILL_AFTER_MS);
       await this.exited;
       clearTimeout(killer);
     } else {
@@ -252,17 +266,21 @@ class ManagedBroker implements PrivateBroker {
   }
 }
 
-async function startWithFreshPort(
+/**
+ * Starts a private broker on a free port in a private directory of its own, trying again with
+ * another port if the first is taken meanwhile. Every broker started here is stopped by its pid
+ * when the test file ends (or the worker dies), never by name.
+ */
+export async function startWithFreshPort(
   name: string,
-  prepare: (port: number, workDir: string) => LaunchSpec,
+  prepare: (port: number, workDir: string) => LaunchSpec | Promise<LaunchSpec>,
 ): Promise<PrivateBroker> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt += 1) {
     const port = await freePort();
     const workDir = mkdtempSync(join(tmpdir(), `private-${name}-`));
     workDirs.add(workDir);
-    const spec = prepare(port, workDir);
-    const broker = new ManagedBroker(name, port, spec.url, spec.command, spec.args, workDir);
+    const broker = new ManagedBroker(name, port, await prepare(port, workDir), workDir);
     try {
       await broker.start();
       return broker;
