@@ -103,18 +103,15 @@ export class PublishService {
     targets: readonly UpdatePublisher[],
     update: InboundUpdate,
   ): Promise<PublishResult> {
-    // Targets that deduplicate atomically themselves need no separate mark; the others are marked
-    // seen only after every target confirmed, so a failed publish is never taken for a duplicate.
-    const needsMark = targets.some((t) => !t.deduplicates);
-    if (needsMark && (await this.dedup.has(key).catch(dedupFailed))) return 'duplicate';
+    // Reached only when some target does not deduplicate itself (see publish()): the update is
+    // marked seen only after every target confirmed, so a failed publish is never taken for a duplicate.
+    if (await this.dedup.has(key).catch(dedupFailed)) return 'duplicate';
     const result = await this.deliver(targets, update);
-    if (needsMark) {
-      try {
-        await this.dedup.add(key);
-      } catch (error) {
-        // Every target has the update: answer 200 anyway. A redelivery may be published again.
-        this.logger.warn(`Could not mark update ${key} as seen: ${(error as Error).message}`);
-      }
+    try {
+      await this.dedup.add(key);
+    } catch (error) {
+      // Every target has the update: answer 200 anyway. A redelivery may be published again.
+      this.logger.warn(`Could not mark update ${key} as seen: ${(error as Error).message}`);
     }
     return result;
   }

@@ -95,7 +95,6 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
 
   /** Requests already accepted finish publishing and get their answer, within SHUTDOWN_TIMEOUT_MS. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.shutdown.begin();
     if (this.inFlight === 0) return;
     const timeout = this.config.settings.SHUTDOWN_TIMEOUT_MS;
     this.logger.log(`Draining ${this.inFlight} request(s) in flight`);
