@@ -6,6 +6,7 @@
 // non-zero when it does not (zero loss, zero doubles).
 //
 //   node bench/run.mjs [--duration 10] [--rounds 3] [--connections 64] [--bots 1000] [--smoke]
+//                      [--only floor,receiver,many]
 //   BENCH_GENERATOR=autocannon forces autocannon even where wrk is installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -22,7 +23,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'bench_secret';
 
 function parseArgs(argv) {
-  const options = { duration: 10, rounds: 3, connections: 64, smoke: false, manyBots: 1000 };
+  const options = { duration: 10, rounds: 3, connections: 64, smoke: false, manyBots: 1000, only: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--smoke') options.smoke = true;
@@ -30,6 +31,7 @@ function parseArgs(argv) {
     else if (arg === '--rounds') options.rounds = Number(argv[++i]);
     else if (arg === '--connections') options.connections = Number(argv[++i]);
     else if (arg === '--bots') options.manyBots = Number(argv[++i]);
+    else if (arg === '--only') options.only = new Set(argv[++i].split(','));
     else throw new Error(`unknown argument ${arg}`);
   }
   if (options.smoke) Object.assign(options, { duration: 1, rounds: 1, connections: 16, manyBots: 50 });
@@ -132,6 +134,7 @@ async function startRedis() {
   return {
     url,
     client,
+    pid: child.pid,
     stop: async () => {
       client.disconnect();
       child.kill('SIGTERM');
@@ -140,10 +143,30 @@ async function startRedis() {
   };
 }
 
+/** CPU time (user + system) a process has used so far, in microseconds; 0 once it is gone. */
+function cpuMicros(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
 /** Starts a server process and waits for its "Receiving" line. */
 async function startServer(script, env) {
-  const child = spawn(process.execPath, [script], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', ENV_FILE: '/nonexistent/.env', ...env },
+  // For profiling a run, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, script], {
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      ENV_FILE: '/nonexistent/.env',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -318,6 +341,7 @@ export async function runBench(options, print = console.log) {
   });
   const subjects = [
     {
+      key: 'floor',
       name: 'floor',
       start: (port) =>
         startServer(join(ROOT, 'bench/floor.mjs'), {
@@ -329,6 +353,7 @@ export async function runBench(options, print = console.log) {
       targets: [{ path: '/hook', secret: SECRET }],
     },
     {
+      key: 'receiver',
       name: 'receiver',
       start: (port) =>
         startServer(
@@ -342,6 +367,7 @@ export async function runBench(options, print = console.log) {
       targets: [{ path: '/hook', secret: SECRET }],
     },
     {
+      key: 'many',
       name: `receiver ${options.manyBots} bots`,
       start: (port) => startServer(join(ROOT, 'dist/main.js'), receiverEnv(port, { BOTS_FILE: botsFile })),
       targets: many.map((b) => ({ path: `/${b.endpoint}`, secret: b.secret })),
@@ -354,14 +380,17 @@ export async function runBench(options, print = console.log) {
   print(
     `Load: ${hasWrk ? 'wrk' : 'autocannon (install wrk: a generator in C leaves the CPU to the server)'}, ${options.connections} connections, ${options.duration} s per run, ${options.rounds} round(s), ~600-byte message updates\n`,
   );
-  print('| round | subject | req/s | p50 ms | p99 ms | peak RSS MB | non-2xx | queue check |');
-  print('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  print(
+    '| round | subject | req/s | p50 ms | p99 ms | peak RSS MB | CPU µs/req | Redis µs/req | non-2xx | queue check |',
+  );
+  print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const rows = [];
   let zeroLoss = true;
   try {
     for (let round = 1; round <= options.rounds; round++) {
       // Alternate the order so neither side always runs on a warmer machine.
-      const order = round % 2 ? subjects : [...subjects].reverse();
+      const chosen = subjects.filter((s) => !options.only || options.only.has(s.key));
+      const order = round % 2 ? chosen : [...chosen].reverse();
       for (const subject of order) {
         await redis.client.flushall();
         const port = await freePort();
@@ -371,7 +400,10 @@ export async function runBench(options, print = console.log) {
           duration: Math.min(2, options.duration),
           connections: options.connections,
         });
+        const cpuBefore = [cpuMicros(server.pid), cpuMicros(redis.pid)];
         const run = await load(port, subject.targets, options);
+        const cpuAfter = [cpuMicros(server.pid), cpuMicros(redis.pid)];
+        const requests = run.rps * options.duration;
         const peak = server.peakRssMb();
         await server.stop();
         const answered = warm.answered2xx + run.answered2xx;
@@ -384,6 +416,8 @@ export async function runBench(options, print = console.log) {
           p50: run.p50,
           p99: run.p99,
           rss: peak,
+          cpu: (cpuAfter[0] - cpuBefore[0]) / requests,
+          redisCpu: (cpuAfter[1] - cpuBefore[1]) / requests,
           non2xx: run.failed,
           check: check.ok
             ? `ok (${check.stored})`
@@ -391,7 +425,7 @@ export async function runBench(options, print = console.log) {
         };
         rows.push(row);
         print(
-          `| ${row.round} | ${row.subject} | ${Math.round(row.rps)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} | ${row.rss.toFixed(0)} | ${row.non2xx} | ${row.check} |`,
+          `| ${row.round} | ${row.subject} | ${Math.round(row.rps)} | ${row.p50.toFixed(1)} | ${row.p99.toFixed(1)} | ${row.rss.toFixed(0)} | ${row.cpu.toFixed(1)} | ${row.redisCpu.toFixed(1)} | ${row.non2xx} | ${row.check} |`,
         );
       }
     }
@@ -407,7 +441,7 @@ export async function runBench(options, print = console.log) {
   const ratio = (a, b, key) =>
     median(
       [...new Set(rows.map((r) => r.round))].map((round) => {
-        const of = (name) => rows.find((r) => r.round === round && r.subject === name)[key];
+        const of = (name) => rows.find((r) => r.round === round && r.subject === name)?.[key] ?? NaN;
         return of(a) / of(b);
       }),
     );
@@ -424,9 +458,11 @@ export async function runBench(options, print = console.log) {
     ['zero lost or doubled updates', zeroLoss ? 1 : 0, 'every run', zeroLoss],
   ];
   print('\nMedians:');
-  print(`| subject | req/s | p99 ms |\n| --- | --- | --- |`);
-  for (const s of subjects)
-    print(`| ${s.name} | ${Math.round(med(s.name, 'rps'))} | ${med(s.name, 'p99')} |`);
+  print(`| subject | req/s | p99 ms | CPU µs/req | Redis µs/req |\n| --- | --- | --- | --- | --- |`);
+  for (const s of subjects.filter((s) => rows.some((r) => r.subject === s.name)))
+    print(
+      `| ${s.name} | ${Math.round(med(s.name, 'rps'))} | ${med(s.name, 'p99').toFixed(1)} | ${med(s.name, 'cpu').toFixed(1)} | ${med(s.name, 'redisCpu').toFixed(1)} |`,
+    );
   print('\nTargets (ratios: median over rounds of the ratio within each round):');
   print('| target | measured | goal | met |\n| --- | --- | --- | --- |');
   for (const [name, value, goal, met] of targets)

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import type {
@@ -198,6 +201,71 @@ describe('delivery guarantees', () => {
       } finally {
         await sut.close();
         await redis.stop();
+      }
+    });
+  });
+
+  describe('batched Redis writes', () => {
+    it('fails only the updates whose queue refused them, unclaimed; the rest of the batch is stored', async () => {
+      const queue = `test:batch:${randomUUID()}`;
+      const brokenQueue = `${queue}:broken`;
+      const file = join(mkdtempSync(join(tmpdir(), 'bots-')), 'bots.json');
+      const OTHER = { token: '222223:AAH_other-delivery-bot', id: 222223 };
+      writeFileSync(
+        file,
+        JSON.stringify({
+          bots: [
+            { token: TOKEN, endpoint: 'hook', secret: SECRET },
+            { token: OTHER.token, endpoint: 'broken', secret: SECRET, redis_queue: brokenQueue },
+          ],
+        }),
+      );
+      const both = await FakeBotApi.start({
+        bots: [
+          { token: TOKEN, id: BOT_ID, username: 'delivery_bot' },
+          { token: OTHER.token, id: OTHER.id, username: 'other_bot' },
+        ],
+      });
+      const redis = new Redis('redis://127.0.0.1:6379');
+      // A key of the wrong type: every push to it fails (WRONGTYPE).
+      await redis.set(brokenQueue, 'not a list');
+      const sut = await startApp({
+        BOTS_FILE: file,
+        TELEGRAM_API_URL: both.url,
+        WEBHOOK_DOMAIN: 'bot.example.com',
+        TELEGRAM_SET_WEBHOOK: 'false',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        REDIS_QUEUE_NAME: queue,
+      });
+      const postTo = (path: string, body: string) =>
+        sut.app.inject({
+          method: 'POST',
+          url: `/${path}`,
+          headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
+          payload: body,
+        });
+      try {
+        const good = Array.from({ length: 30 }, (_, i) => JSON.stringify(realisticUpdate(500 + i)));
+        const bad = Array.from({ length: 10 }, (_, i) => JSON.stringify(realisticUpdate(900 + i)));
+        // Sent together, so they share script calls.
+        const answers = await Promise.all([
+          ...good.map((b) => postTo('hook', b)),
+          ...bad.map((b) => postTo('broken', b)),
+        ]);
+        expect(answers.slice(0, 30).map((a) => a.statusCode)).toEqual(Array(30).fill(200));
+        expect(answers.slice(30).map((a) => a.statusCode)).toEqual(Array(10).fill(503));
+        expect(await redis.lrange(queue, 0, -1)).toEqual(good);
+        // Not claimed: once the queue is usable, Telegram's retries are stored.
+        await redis.del(brokenQueue);
+        const retries = await Promise.all(bad.map((b) => postTo('broken', b)));
+        expect(retries.map((a) => a.statusCode)).toEqual(Array(10).fill(200));
+        expect(await redis.lrange(brokenQueue, 0, -1)).toEqual(bad);
+      } finally {
+        await sut.close();
+        await both.close();
+        const claims = await redis.keys(`${queue}*`);
+        if (claims.length > 0) await redis.del(...claims);
+        redis.disconnect();
       }
     });
   });

@@ -26,7 +26,7 @@ import { NatsPublisher } from './nats.publisher.js';
 import { PublishService } from './publish.service.js';
 import { DEDUP_STORE, MQTT_CLIENT, REDIS_CONNECTION } from './publisher.constants.js';
 import { UPDATE_PUBLISHERS, type UpdatePublisher } from './publisher.interface.js';
-import { RedisQueuePublisher } from './redis-queue.publisher.js';
+import { RedisQueuePublisher, STORE_UPDATES_COMMAND } from './redis-queue.publisher.js';
 import { RedisPubSubClient } from './redis-pubsub.client.js';
 import { RedisPubSubPublisher } from './redis-pubsub.publisher.js';
 import { validateBotRoutes } from './routing.js';
@@ -147,8 +147,9 @@ function redisConnection(): Provider {
         enableOfflineQueue: false,
         autoResendUnfulfilledCommands: false,
         maxRetriesPerRequest: 1,
-        // Concurrent requests share one write to the socket.
+        // Concurrent requests share one write to the socket. The queue batches updates itself.
         enableAutoPipelining: true,
+        autoPipeliningIgnoredCommands: [STORE_UPDATES_COMMAND],
         connectTimeout: 5000,
         retryStrategy: (times) => Math.min(100 * times, 2000),
       });

@@ -10,40 +10,62 @@ import type {
   UpdatePublisher,
 } from './publisher.interface.js';
 
+/** The ioredis command (a Lua script) that stores a batch of updates; it bypasses auto-pipelining. */
+export const STORE_UPDATES_COMMAND = 'storeUpdates';
+
 /**
- * Claim and enqueue in one atomic step: the dedup key is set only together with the push, so a
- * failed push never marks an update seen, and a redelivery of a pushed one is never pushed twice.
- * KEYS: queue, dedup key. ARGV: ttl seconds, body (and, for the stream, bot id and update_id).
+ * Stores a batch of updates, each in one atomic step: claim its dedup key, then push it. A push
+ * that fails releases its claim, so a failed update is never taken for a duplicate, and one bad
+ * queue key (of the wrong type, say) fails only its own updates. Pushed ones are never pushed
+ * twice: their claims stand.
+ * KEYS: queue and claim key of each update. ARGV: ttl seconds (0: no dedup), 'list' | 'stream',
+ * then per update its body (list) or body, bot id and update_id (stream).
+ * Returns per update 1 (stored), 0 (a duplicate) or the error text of its push.
  */
-const CLAIM_AND_RPUSH = `
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
-  redis.call('RPUSH', KEYS[1], ARGV[2])
-  return 1
+const STORE_UPDATES = `
+local ttl, stream = tonumber(ARGV[1]), ARGV[2] == 'stream'
+local stride = stream and 3 or 1
+local results = {}
+for i = 1, #KEYS / 2 do
+  local queue, claim, arg = KEYS[2 * i - 1], KEYS[2 * i], 3 + (i - 1) * stride
+  if ttl > 0 and not redis.call('SET', claim, '1', 'NX', 'EX', ttl) then
+    results[i] = 0
+  else
+    local pushed
+    if stream then
+      pushed = redis.pcall('XADD', queue, '*', 'bot', ARGV[arg + 1], 'update_id', ARGV[arg + 2], 'update', ARGV[arg])
+    else
+      pushed = redis.pcall('RPUSH', queue, ARGV[arg])
+    end
+    if type(pushed) == 'table' and pushed.err then
+      if ttl > 0 then redis.call('DEL', claim) end
+      results[i] = pushed.err
+    else
+      results[i] = 1
+    end
+  end
 end
-return 0`;
+return results`;
 
-const CLAIM_AND_XADD = `
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then
-  redis.call('XADD', KEYS[1], '*', 'bot', ARGV[3], 'update_id', ARGV[4], 'update', ARGV[2])
-  return 1
-end
-return 0`;
+/** Updates per script call at most; a fuller batch is sent at once and a new one begun. */
+const MAX_BATCH = 512;
 
-interface QueueCommands {
-  claimAndRpush(queue: string, dedupKey: string, ttl: number, body: Buffer): Promise<number>;
-  claimAndXadd(
-    queue: string,
-    dedupKey: string,
-    ttl: number,
-    body: Buffer,
-    bot: string,
-    id: number,
-  ): Promise<number>;
+interface Pending {
+  readonly update: InboundUpdate;
+  readonly queue: string;
+  readonly resolve: (result: PublishResult) => void;
+  readonly reject: (error: Error) => void;
 }
+
+type StoreUpdates = (numberOfKeys: number, ...keysAndArgs: (string | number | Buffer)[]) => Promise<unknown>;
 
 /**
  * The durable Redis queue: RPUSH onto a list (FIFO for BLPOP consumers) or XADD onto a stream
  * (fields `bot`, `update_id`, `update`), REDIS_QUEUE_NAME or the bot's `redis_queue`.
+ *
+ * Updates arriving in the same turn of the event loop are stored by one script call — one
+ * command for ioredis to encode and Redis to run instead of one per update — each still
+ * claimed and pushed atomically, in arrival order.
  */
 @Injectable()
 export class RedisQueuePublisher implements UpdatePublisher {
@@ -53,7 +75,8 @@ export class RedisQueuePublisher implements UpdatePublisher {
   private readonly mode: 'list' | 'stream';
   private readonly defaultQueue: string;
   private readonly ttl: number;
-  private readonly commands: QueueCommands;
+  private readonly storeUpdates: StoreUpdates;
+  private batch: Pending[] = [];
 
   constructor(
     @Inject(REDIS_CONNECTION) private readonly redis: Redis,
@@ -66,9 +89,9 @@ export class RedisQueuePublisher implements UpdatePublisher {
     this.deduplicates = this.ttl > 0;
     if (settings.REDIS_TYPES) this.types = new Set(settings.REDIS_TYPES);
     // defineCommand sends EVALSHA, falling back to EVAL once per connection.
-    redis.defineCommand('claimAndRpush', { numberOfKeys: 2, lua: CLAIM_AND_RPUSH });
-    redis.defineCommand('claimAndXadd', { numberOfKeys: 2, lua: CLAIM_AND_XADD });
-    this.commands = redis as unknown as QueueCommands;
+    redis.defineCommand(STORE_UPDATES_COMMAND, { lua: STORE_UPDATES });
+    const commands = redis as unknown as Record<typeof STORE_UPDATES_COMMAND, StoreUpdates>;
+    this.storeUpdates = commands[STORE_UPDATES_COMMAND].bind(redis);
   }
 
   /** The key holding the claim of one update in one queue. */
@@ -76,26 +99,48 @@ export class RedisQueuePublisher implements UpdatePublisher {
     return `${queue}:dedup:${botId}:${updateId}`;
   }
 
-  async publish(update: InboundUpdate): Promise<PublishResult> {
-    const queue = update.bot.redisQueue ?? this.defaultQueue;
-    const bot = update.bot.idText;
-    if (!this.deduplicates) {
-      if (this.mode === 'list') await this.redis.rpush(queue, update.payload);
-      else
-        await this.redis.xadd(queue, '*', 'bot', bot, 'update_id', update.updateId, 'update', update.payload);
-      return 'published';
-    }
-    const key = RedisQueuePublisher.dedupKey(queue, bot, update.updateId);
-    const pushed =
-      this.mode === 'list'
-        ? await this.commands.claimAndRpush(queue, key, this.ttl, update.payload)
-        : await this.commands.claimAndXadd(queue, key, this.ttl, update.payload, bot, update.updateId);
-    return pushed === 1 ? 'published' : 'duplicate';
+  publish(update: InboundUpdate): Promise<PublishResult> {
+    return new Promise((resolve, reject) => {
+      if (this.batch.length === 0) setImmediate(this.flush);
+      this.batch.push({ update, queue: update.bot.redisQueue ?? this.defaultQueue, resolve, reject });
+      if (this.batch.length >= MAX_BATCH) this.flush();
+    });
   }
+
+  private readonly flush = (): void => {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    const stream = this.mode === 'stream';
+    const keys: string[] = [];
+    const args: (string | number | Buffer)[] = [this.ttl, this.mode];
+    for (const { update, queue } of batch) {
+      keys.push(queue, RedisQueuePublisher.dedupKey(queue, update.bot.idText, update.updateId));
+      if (stream) args.push(update.payload, update.bot.idText, update.updateId);
+      else args.push(update.payload);
+    }
+    this.storeUpdates(keys.length, ...keys, ...args).then(
+      (results) => settle(batch, results),
+      (error: Error) => {
+        for (const pending of batch) pending.reject(error);
+      },
+    );
+  };
 
   health(): PublisherHealth {
     return this.redis.status === 'ready'
       ? { up: true }
       : { up: false, reason: `redis connection is ${this.redis.status}` };
+  }
+}
+
+function settle(batch: readonly Pending[], results: unknown): void {
+  const stored = results as readonly (number | string)[];
+  for (let i = 0; i < batch.length; i++) {
+    const pending = batch[i] as Pending;
+    const result = stored[i];
+    if (result === 1) pending.resolve('published');
+    else if (result === 0) pending.resolve('duplicate');
+    else pending.reject(new Error(`could not push to ${pending.queue}: ${String(result)}`));
   }
 }
