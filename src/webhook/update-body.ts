@@ -1,3 +1,4 @@
+import { scanUpdate } from './scan-update.js';
 import type { FastifyInstance } from 'fastify';
 
 /** Telegram drops single updates over 512 KiB; accept up to 1 MiB. */
@@ -54,6 +55,9 @@ export interface ParsedUpdate {
  */
 export function parseUpdate(body: Buffer): ParsedUpdate | string {
   if (body.length === 0) return 'body is empty';
+  // Telegram's updates take the one-pass scan; whatever it leaves is decided by JSON.parse.
+  const scanned = scanUpdate(body);
+  if (scanned) return scanned;
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
