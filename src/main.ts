@@ -1,3 +1,4 @@
+import './v8-flags.js';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';

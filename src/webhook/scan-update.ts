@@ -82,6 +82,10 @@ const NULL = Buffer.from('null');
 /** Bytes that may follow `\` in a JSON string (`u` is checked apart, for its four hex digits). */
 const ESCAPES = new Uint8Array(256);
 for (const c of '"\\/bfnrt') ESCAPES[c.charCodeAt(0)] = 1;
+/** Bytes that stand for themselves inside a JSON string: all but `"`, `\` and control bytes. */
+const PLAIN = new Uint8Array(256).fill(1, 0x20);
+PLAIN[QUOTE] = 0;
+PLAIN[BACKSLASH] = 0;
 const HEX = new Uint8Array(256);
 for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 
@@ -102,6 +106,7 @@ function endOfString(b: Uint8Array, i: number): number {
   const n = b.length;
   for (i++; i < n; i++) {
     const c = b[i] as number;
+    if (PLAIN[c]) continue;
     if (c === QUOTE) return i + 1;
     if (c === BACKSLASH) {
       const e = b[++i] as number;
