@@ -117,25 +117,36 @@ export class PublishService {
   }
 
   /** Publishes to every target; rejects with a PublishError naming the first target that failed. */
-  private async deliver(targets: readonly UpdatePublisher[], update: InboundUpdate): Promise<PublishResult> {
+  private deliver(targets: readonly UpdatePublisher[], update: InboundUpdate): Promise<PublishResult> {
+    // One target (the usual case) takes no extra promise.
     if (targets.length === 1) return this.deliverTo(targets[0] as UpdatePublisher, update);
-    const results = await Promise.all(targets.map((t) => this.deliverTo(t, update)));
-    return results.length > 0 && results.every((r) => r === 'duplicate') ? 'duplicate' : 'published';
+    return Promise.all(targets.map((t) => this.deliverTo(t, update))).then((results) =>
+      results.length > 0 && results.every((r) => r === 'duplicate') ? 'duplicate' : 'published',
+    );
   }
 
-  private async deliverTo(target: UpdatePublisher, update: InboundUpdate): Promise<PublishResult> {
+  private deliverTo(target: UpdatePublisher, update: InboundUpdate): Promise<PublishResult> {
     const started = performance.now();
+    let publishing: Promise<PublishResult>;
     try {
-      const result = await target.publish(update);
-      if (result === 'published') {
-        const seconds = (performance.now() - started) / 1000;
-        this.metrics.updatePublished(update.bot.idText, update.type, target.name, seconds);
-      }
-      return result;
+      publishing = target.publish(update);
     } catch (error) {
-      this.metrics.publishFailed(target.name);
-      return targetFailed(target, error);
+      // A plug-in that throws instead of rejecting.
+      publishing = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    return publishing.then(
+      (result) => {
+        if (result === 'published') {
+          const seconds = (performance.now() - started) / 1000;
+          this.metrics.updatePublished(update.bot.idText, update.type, target.name, seconds);
+        }
+        return result;
+      },
+      (error: unknown) => {
+        this.metrics.publishFailed(target.name);
+        return targetFailed(target, error);
+      },
+    );
   }
 
   /** Bounds one operation by PUBLISH_TIMEOUT_MS and turns any failure into a PublishError naming the target. */
