@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { TelegramApiError, TelegramNetworkError } from './telegram-api.error.js';
+import { jsonBody, multipartBody, post, type HttpAnswer, type PostBody } from './http-post.js';
 import type { BotUser, SetWebhookParams, WebhookInfo } from './telegram.types.js';
 
 /** getUpdates parameters (core.telegram.org/bots/api#getupdates). */
@@ -87,20 +88,20 @@ export class TelegramClient {
    * upload named `certificate` (core.telegram.org/bots/api#setwebhook). Retried like callWithRetry.
    */
   setWebhookWithCertificate(token: string, params: SetWebhookParams, certificatePem: string): Promise<true> {
-    return this.retrying(() => {
-      const form = new FormData();
-      for (const [name, value] of Object.entries(params)) {
-        if (value === undefined) continue;
-        // Non-string fields are JSON-serialised, as the Bot API expects in multipart requests.
-        form.append(name, typeof value === 'string' ? value : JSON.stringify(value));
-      }
-      form.append(
-        'certificate',
-        new Blob([certificatePem], { type: 'application/x-pem-file' }),
-        'certificate.pem',
-      );
-      return this.post<true>(token, 'setWebhook', { body: form }, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
-    });
+    const file = {
+      name: 'certificate',
+      filename: 'certificate.pem',
+      contentType: 'application/x-pem-file',
+      content: certificatePem,
+    };
+    return this.retrying(() =>
+      this.post<true>(
+        token,
+        'setWebhook',
+        multipartBody({ ...params }, file),
+        AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      ),
+    );
   }
 
   /**
@@ -118,21 +119,16 @@ export class TelegramClient {
     );
   }
 
-  private async post<T>(
-    token: string,
-    method: string,
-    init: { headers?: Record<string, string>; body: string | FormData },
-    signal: AbortSignal,
-  ): Promise<T> {
-    let response: Response;
+  private async post<T>(token: string, method: string, body: PostBody, signal: AbortSignal): Promise<T> {
+    let response: HttpAnswer;
     try {
-      response = await fetch(`${this.baseUrl}/bot${token}/${method}`, { method: 'POST', ...init, signal });
+      response = await post(new URL(`${this.baseUrl}/bot${token}/${method}`), body, signal);
     } catch (error) {
       throw new TelegramNetworkError(method, describeNetworkError(error));
     }
     let answer: ApiAnswer<T>;
     try {
-      answer = (await response.json()) as ApiAnswer<T>;
+      answer = JSON.parse(response.body.toString('utf8')) as ApiAnswer<T>;
     } catch {
       throw new TelegramApiError(method, response.status, `non-JSON answer (HTTP ${response.status})`);
     }
@@ -170,10 +166,6 @@ export class TelegramClient {
   }
 }
 
-function jsonBody(params: Record<string, unknown>): { headers: Record<string, string>; body: string } {
-  return { headers: { 'content-type': 'application/json' }, body: JSON.stringify(params) };
-}
-
 function retryDelay(error: unknown, attempt: number): number | undefined {
   if (error instanceof TelegramApiError) {
     if (error.errorCode === 429) return (error.retryAfter ?? 1) * 1000;
@@ -185,7 +177,9 @@ function retryDelay(error: unknown, attempt: number): number | undefined {
 }
 
 function describeNetworkError(error: unknown): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return 'timed out';
+  // An aborted request rejects with an AbortError whose cause is the signal's reason.
+  const reason = (error as { name?: string; cause?: { name?: string } }).cause;
+  if ((error as Error).name === 'TimeoutError' || reason?.name === 'TimeoutError') return 'timed out';
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
+  return (error as { code?: string }).code ?? cause?.code ?? cause?.message ?? (error as Error).message;
 }
