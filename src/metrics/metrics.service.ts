@@ -2,13 +2,21 @@ import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { FastCounter, FastHistogram } from './tally.js';
+import type { Bot } from '../telegram/bot-registry.service.js';
+import { FastCounter, FastHistogram, type MetricValue } from './tally.js';
 
 /** Why a webhook request was not published. */
 export type RejectReason =
   'subnet' | 'unknown_path' | 'secret' | 'too_large' | 'bad_request' | 'publish_failed' | 'shutting_down';
 
 const PREFIX = 'telegram_receiver_';
+
+/** The counter cells of one bot and update kind; `duplicate` is made on the first duplicate. */
+interface KindTally {
+  readonly received: MetricValue;
+  duplicate?: MetricValue;
+  readonly published: Map<string, MetricValue>;
+}
 
 /**
  * Prometheus metrics (prom-client) in a registry of this application's own. What is counted on
@@ -72,23 +80,44 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  /** bot index → update kind → its cells (see `tally`). */
+  private readonly tallies: (Map<string, KindTally> | undefined)[] = [];
+
   constructor(@Inject(RECEIVER_CONFIG) config: ReceiverConfig) {
     this.enabled = config.settings.METRICS_ENABLED;
     if (this.enabled) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
   }
 
-  updateReceived(bot: string, type: string): void {
-    if (this.enabled) this.received.inc(bot, type);
+  updateReceived(bot: Bot, type: string): void {
+    if (this.enabled) this.tally(bot, type).received.value++;
   }
 
-  updateDuplicate(bot: string, type: string): void {
-    if (this.enabled) this.duplicates.inc(bot, type);
-  }
-
-  updatePublished(bot: string, type: string, target: string, seconds: number): void {
+  updateDuplicate(bot: Bot, type: string): void {
     if (!this.enabled) return;
-    this.published.inc(bot, type, target);
+    const tally = this.tally(bot, type);
+    (tally.duplicate ??= this.duplicates.cell(bot.idText, type)).value++;
+  }
+
+  updatePublished(bot: Bot, type: string, target: string, seconds: number): void {
+    if (!this.enabled) return;
+    const tally = this.tally(bot, type);
+    let cell = tally.published.get(target);
+    if (!cell) tally.published.set(target, (cell = this.published.cell(bot.idText, type, target)));
+    cell.value++;
     this.latency.observe(target, seconds);
+  }
+
+  /** The cells one bot's updates of one kind are counted in, found by the bot's index. */
+  private tally(bot: Bot, type: string): KindTally {
+    let byKind = this.tallies[bot.index];
+    if (!byKind) this.tallies[bot.index] = byKind = new Map();
+    let tally = byKind.get(type);
+    if (!tally) {
+      tally = { received: this.received.cell(bot.idText, type), published: new Map() };
+      // Unknown kinds arrive now and then; keep the cache bounded all the same.
+      if (byKind.size < 256) byKind.set(type, tally);
+    }
+    return tally;
   }
 
   publishFailed(target: string): void {

@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
  * metrics. prom-client hashes and validates the labels on every `inc()`; here a count is two map
  * lookups and an add, and labels are only formatted when Prometheus scrapes.
  */
-interface MetricValue {
+export interface MetricValue {
   labels: Record<string, string>;
   value: number;
   metricName?: string;
@@ -55,13 +55,18 @@ export class FastCounter extends FastMetric {
   }
 
   inc(a: string, b: string, c = ''): void {
+    this.cell(a, b, c).value++;
+  }
+
+  /** The cell counting (a, b, c): callers on the hot path keep it and add to `value` directly. */
+  cell(a: string, b: string, c = ''): MetricValue {
     let byB = this.cells.get(a);
     if (!byB) this.cells.set(a, (byB = new Map<string, Map<string, MetricValue>>()));
     let byC = byB.get(b);
     if (!byC) byB.set(b, (byC = new Map<string, MetricValue>()));
-    const cell = byC.get(c);
-    if (cell) cell.value++;
-    else byC.set(c, { labels: this.labelsOf(a, b, c), value: 1 });
+    let cell = byC.get(c);
+    if (!cell) byC.set(c, (cell = { labels: this.labelsOf(a, b, c), value: 0 }));
+    return cell;
   }
 
   private labelsOf(a: string, b: string, c: string): Record<string, string> {
@@ -77,8 +82,10 @@ export class FastCounter extends FastMetric {
     return values;
   }
 
+  /** Zeroes the counts but keeps the cells: callers may hold them. */
   protected clear(): void {
-    this.cells.clear();
+    for (const byB of this.cells.values())
+      for (const byC of byB.values()) for (const cell of byC.values()) cell.value = 0;
   }
 }
 

@@ -153,7 +153,7 @@ export class UpdatePoller implements OnApplicationBootstrap, BeforeApplicationSh
       // getUpdates returns the updates inside one JSON array: each is published as its own document.
       const raw = Buffer.from(JSON.stringify(update));
       const receivedAt = Date.now();
-      this.metrics.updateReceived(bot.idText, type);
+      this.metrics.updateReceived(bot, type);
       const result = await this.publisher.publish({
         bot,
         updateId: update.update_id,
@@ -162,7 +162,7 @@ export class UpdatePoller implements OnApplicationBootstrap, BeforeApplicationSh
         payload: encodePayload(this.format, bot, update.update_id, type, raw, receivedAt),
         receivedAt,
       });
-      if (result === 'duplicate') this.metrics.updateDuplicate(bot.idText, type);
+      if (result === 'duplicate') this.metrics.updateDuplicate(bot, type);
     }
   }
 }

@@ -32,8 +32,8 @@ export class PublishService {
   private readonly dedupEnabled: boolean;
   /** Copies of an update that arrive while it is being published wait for that publish instead. */
   private readonly inFlight = new Map<string, InFlight>();
-  /** bot endpoint → update kind → targets. */
-  private readonly routes = new Map<string, Map<string, readonly UpdatePublisher[]>>();
+  /** bot index → update kind → targets. */
+  private readonly routes: (Map<string, readonly UpdatePublisher[]> | undefined)[] = [];
 
   constructor(
     @Inject(UPDATE_PUBLISHERS) readonly publishers: readonly UpdatePublisher[],
@@ -48,11 +48,8 @@ export class PublishService {
   /** The targets an update goes to: its bot's routes (BOTS_FILE), else each target's kind filter. */
   targetsFor(update: InboundUpdate): readonly UpdatePublisher[] {
     // Cached per bot and kind: the hot path does two map lookups instead of a filter.
-    let byType = this.routes.get(update.bot.endpoint);
-    if (!byType) {
-      byType = new Map();
-      this.routes.set(update.bot.endpoint, byType);
-    }
+    let byType = this.routes[update.bot.index];
+    if (!byType) this.routes[update.bot.index] = byType = new Map();
     let targets = byType.get(update.type);
     if (!targets) {
       targets = this.publishers.filter((p) => routesTo(p, update));
@@ -138,7 +135,7 @@ export class PublishService {
       (result) => {
         if (result === 'published') {
           const seconds = (performance.now() - started) / 1000;
-          this.metrics.updatePublished(update.bot.idText, update.type, target.name, seconds);
+          this.metrics.updatePublished(update.bot, update.type, target.name, seconds);
         }
         return result;
       },

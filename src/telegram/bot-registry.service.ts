@@ -11,12 +11,18 @@ export interface Bot extends BotConfig {
   readonly label: string;
   /** The secret as bytes, for a constant-time comparison on every request. */
   readonly secretBytes: Buffer;
+  /**
+   * 0, 1, 2 … in registration order: lets the hot path keep per-bot state in arrays rather than
+   * in maps of a thousand entries, whose lookups miss the CPU cache.
+   */
+  readonly index: number;
 }
 
 /** Routes a webhook path to its bot with one map lookup, so a thousand bots cost what one does. */
 @Injectable()
 export class BotRegistry {
   private readonly byEndpoint = new Map<string, Bot>();
+  private added = 0;
 
   add(config: BotConfig, id: number, username?: string): Bot {
     const bot: Bot = {
@@ -26,6 +32,7 @@ export class BotRegistry {
       username,
       label: `bot ${username ? `@${username}` : id} (${config.source})`,
       secretBytes: Buffer.from(config.secret),
+      index: this.added++,
     };
     this.byEndpoint.set(config.endpoint, bot);
     return bot;

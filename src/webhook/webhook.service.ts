@@ -61,7 +61,7 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
         ? error(reply, 413, 'Payload Too Large', parsed)
         : error(reply, 400, 'Bad Request', parsed);
     }
-    this.metrics.updateReceived(bot.idText, parsed.type);
+    this.metrics.updateReceived(bot, parsed.type);
 
     this.inFlight++;
     try {
@@ -74,7 +74,7 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
         payload: encodePayload(this.format, bot, parsed.updateId, parsed.type, body as Buffer, receivedAt),
         receivedAt,
       });
-      if (result === 'duplicate') this.metrics.updateDuplicate(bot.idText, parsed.type);
+      if (result === 'duplicate') this.metrics.updateDuplicate(bot, parsed.type);
       void reply.code(200).send();
     } catch (failure) {
       if (!(failure instanceof PublishError)) throw failure;
