@@ -5,7 +5,10 @@ import { SECRET_PATTERN, TOKEN_PATTERN, type Settings } from './settings.js';
 
 /** One bot the service receives updates for, with everything derived from its token resolved. */
 export interface BotConfig {
-  /** 1-based position among the configured bots; with `source`, how errors name a bot without its token. */
+  /**
+   * 1-based position among the configured bots; with `source`, how errors name a bot without its
+   * token. Unique and dense, so the hot path keeps per-bot state in arrays by it.
+   */
   readonly index: number;
   readonly source: string;
   readonly token: string;

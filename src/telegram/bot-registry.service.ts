@@ -11,28 +11,32 @@ export interface Bot extends BotConfig {
   readonly label: string;
   /** The secret as bytes, for a constant-time comparison on every request. */
   readonly secretBytes: Buffer;
-  /**
-   * 0, 1, 2 … in registration order: lets the hot path keep per-bot state in arrays rather than
-   * in maps of a thousand entries, whose lookups miss the CPU cache.
-   */
-  readonly index: number;
 }
 
 /** Routes a webhook path to its bot with one map lookup, so a thousand bots cost what one does. */
 @Injectable()
 export class BotRegistry {
   private readonly byEndpoint = new Map<string, Bot>();
-  private added = 0;
 
   add(config: BotConfig, id: number, username?: string): Bot {
+    // Every field by name, in one order, rather than `{ ...config }`: spreading gave each of a
+    // thousand bots its own hidden class, and every property read on the hot path went
+    // megamorphic — an update cost ~5 µs more with the load spread over 1,000 bots.
     const bot: Bot = {
-      ...config,
+      index: config.index,
+      source: config.source,
+      token: config.token,
+      endpoint: config.endpoint,
+      secret: config.secret,
+      allowedUpdates: config.allowedUpdates,
+      redisQueue: config.redisQueue,
+      mqttTopic: config.mqttTopic,
+      routes: config.routes,
       id,
       idText: String(id),
       username,
       label: `bot ${username ? `@${username}` : id} (${config.source})`,
       secretBytes: Buffer.from(config.secret),
-      index: this.added++,
     };
     this.byEndpoint.set(config.endpoint, bot);
     return bot;
