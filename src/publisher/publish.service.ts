@@ -32,7 +32,7 @@ export class PublishService {
   private readonly dedupEnabled: boolean;
   /** Copies of an update that arrive while it is being published wait for that publish instead. */
   private readonly inFlight = new Map<string, InFlight>();
-  /** bot index → update kind → targets. */
+  /** bot index (0: every bot without routes of its own) → update kind → targets. */
   private readonly routes: (Map<string, readonly UpdatePublisher[]> | undefined)[] = [];
 
   constructor(
@@ -47,9 +47,12 @@ export class PublishService {
 
   /** The targets an update goes to: its bot's routes (BOTS_FILE), else each target's kind filter. */
   targetsFor(update: InboundUpdate): readonly UpdatePublisher[] {
-    // Cached per bot and kind: the hot path does two map lookups instead of a filter.
-    let byType = this.routes[update.bot.index];
-    if (!byType) this.routes[update.bot.index] = byType = new Map();
+    // Cached per kind: the hot path does two lookups instead of a filter. A bot with routes of its
+    // own has its own cache (at its 1-based index); all the others share slot 0, which stays in
+    // the CPU cache however many bots there are.
+    const slot = update.bot.routes ? update.bot.index : 0;
+    let byType = this.routes[slot];
+    if (!byType) this.routes[slot] = byType = new Map();
     let targets = byType.get(update.type);
     if (!targets) {
       targets = this.publishers.filter((p) => routesTo(p, update));
