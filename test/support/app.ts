@@ -38,7 +38,14 @@ export async function startApp(env: Record<string, string>, options: StartOption
   const app = moduleRef.createNestApplication<NestFastifyApplication>(
     new FastifyAdapter(tls && { https: { cert: tls.cert, key: tls.key } }),
   );
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // main.ts exits the process when start-up fails; a test goes on, so release what the
+    // modules that did start opened (Redis connections, timers), or Jest's worker never exits.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   await app.getHttpAdapter().getInstance().ready();
   let url = '';
   if (options.listen) {
