@@ -1,19 +1,10 @@
 import { scanUpdate } from './scan-update.js';
-import { parseUpdate } from './update-body.js';
+import { parseUpdate, parseUpdateWithJson } from './update-body.js';
 
-/** What parseUpdate answered before the scan existed: JSON.parse, then the checks. */
+/** What JSON.parse decides — parseUpdate's answer before the scan existed; 'invalid' for any error. */
 function reference(body: Buffer): { updateId: number; type: string } | 'invalid' {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'invalid';
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'invalid';
-  const update = value as Record<string, unknown>;
-  if (typeof update.update_id !== 'number' || !Number.isSafeInteger(update.update_id)) return 'invalid';
-  const type = Object.keys(update).find((k) => k !== 'update_id') ?? 'unknown';
-  return { updateId: update.update_id, type };
+  const parsed = parseUpdateWithJson(body);
+  return typeof parsed === 'string' ? 'invalid' : parsed;
 }
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces. */

@@ -16,8 +16,7 @@ export function scanUpdate(b: Uint8Array): ParsedUpdate | undefined {
   let i = skipSpace(b, 0);
   if (b[i] !== OPEN_OBJECT) return undefined;
   i = skipSpace(b, i + 1);
-  let updateId = -1;
-  let seenUpdateId = false;
+  let updateId: number | undefined;
   let type: string | undefined;
   if (b[i] === CLOSE_OBJECT) i++;
   else
@@ -33,13 +32,13 @@ export function scanUpdate(b: Uint8Array): ParsedUpdate | undefined {
       // An escaped key (`"update\u005fid"`) is left to JSON.parse.
       if (hasByte(b, BACKSLASH, keyStart, keyStart + keyLength)) return undefined;
       if (keyLength === UPDATE_ID.length && sameBytes(b, keyStart, UPDATE_ID)) {
-        // Last one wins, as with JSON.parse; a non-integer or a long one is left to JSON.parse.
+        // Last one wins, as with JSON.parse. `1.0`, `1e3` or `12x` stop the integer short of a
+        // comma or brace, which the code below then refuses: JSON.parse decides those.
         const end = endOfInteger(b, i);
-        if (end < 0 || end - i > 17 || !isValueEnd(b[end])) return undefined;
+        if (end < 0) return undefined;
         updateId = integerAt(b, i, end);
         // Exact up to 2^53; past it, rounding never brings the sum back under.
         if (Math.abs(updateId) > Number.MAX_SAFE_INTEGER) return undefined;
-        seenUpdateId = true;
         i = end;
       } else {
         type ??= kindName(b, keyStart, keyStart + keyLength);
@@ -55,7 +54,7 @@ export function scanUpdate(b: Uint8Array): ParsedUpdate | undefined {
       i++;
       break;
     }
-  if (skipSpace(b, i) !== n || !seenUpdateId) return undefined;
+  if (skipSpace(b, i) !== n || updateId === undefined) return undefined;
   return { updateId, type: type ?? 'unknown' };
 }
 
@@ -152,11 +151,6 @@ function endOfNumber(b: Uint8Array, i: number): number {
     i = skipDigits(b, i);
   }
   return i;
-}
-
-/** What may follow a number: it must not run on into `.5`, `e3` or another token. */
-function isValueEnd(c: number | undefined): boolean {
-  return c === COMMA || c === CLOSE_OBJECT || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 function integerAt(b: Uint8Array, start: number, end: number): number {
