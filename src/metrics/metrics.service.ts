@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
+import { PerBotKind } from '../common/per-bot-kind.js';
 import type { Bot } from '../telegram/bot-registry.service.js';
 import { FastCounter, FastHistogram, type MetricValue } from './tally.js';
 
@@ -80,8 +81,8 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  /** bot index → update kind → its cells (see `tally`). */
-  private readonly tallies: (Map<string, KindTally> | undefined)[] = [];
+  /** Counter cells by bot and update kind (see `tally`). */
+  private readonly tallies = new PerBotKind<KindTally>();
 
   constructor(@Inject(RECEIVER_CONFIG) config: ReceiverConfig) {
     this.enabled = config.settings.METRICS_ENABLED;
@@ -107,17 +108,15 @@ export class MetricsService {
     this.latency.observe(target, seconds);
   }
 
-  /** The cells one bot's updates of one kind are counted in, found by the bot's index. */
+  /** The cells one bot's updates of one kind are counted in. */
   private tally(bot: Bot, type: string): KindTally {
-    let byKind = this.tallies[bot.index];
-    if (!byKind) this.tallies[bot.index] = byKind = new Map();
-    let tally = byKind.get(type);
-    if (!tally) {
-      tally = { received: this.received.cell(bot.idText, type), published: new Map() };
-      // Unknown kinds arrive now and then; keep the cache bounded all the same.
-      if (byKind.size < 256) byKind.set(type, tally);
-    }
-    return tally;
+    return (
+      this.tallies.find(bot.index, type) ??
+      this.tallies.keep(bot.index, type, {
+        received: this.received.cell(bot.idText, type),
+        published: new Map(),
+      })
+    );
   }
 
   publishFailed(target: string): void {

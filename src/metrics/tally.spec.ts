@@ -9,10 +9,10 @@ describe('FastCounter and FastHistogram', () => {
     const histogram = new FastHistogram('d_seconds', 'A histogram.', 'target', [0.01, 0.1]).register(
       registry,
     );
-    counter.inc('1', 'message');
-    counter.inc('1', 'message');
-    counter.inc('2', 'callback_query');
-    three.inc('1', 'message', 'redis');
+    counter.cell('1', 'message').value++;
+    counter.cell('1', 'message').value++;
+    counter.cell('2', 'callback_query').value++;
+    three.cell('1', 'message', 'redis').value++;
     histogram.observe('redis', 0.005);
     histogram.observe('redis', 0.05);
     histogram.observe('redis', 3);

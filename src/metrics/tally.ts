@@ -54,11 +54,7 @@ export class FastCounter extends FastMetric {
     super(name, help, 'counter');
   }
 
-  inc(a: string, b: string, c = ''): void {
-    this.cell(a, b, c).value++;
-  }
-
-  /** The cell counting (a, b, c): callers on the hot path keep it and add to `value` directly. */
+  /** The cell counting (a, b, c): callers keep it and add to its `value`. */
   cell(a: string, b: string, c = ''): MetricValue {
     let byB = this.cells.get(a);
     if (!byB) this.cells.set(a, (byB = new Map<string, Map<string, MetricValue>>()));

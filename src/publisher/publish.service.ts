@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { PerBotKind } from '../common/per-bot-kind.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -32,8 +33,8 @@ export class PublishService {
   private readonly dedupEnabled: boolean;
   /** Copies of an update that arrive while it is being published wait for that publish instead. */
   private readonly inFlight = new Map<string, InFlight>();
-  /** bot index (0: every bot without routes of its own) → update kind → targets. */
-  private readonly routes: (Map<string, readonly UpdatePublisher[]> | undefined)[] = [];
+  /** Targets by bot (slot 0: every bot without routes of its own) and update kind. */
+  private readonly routes = new PerBotKind<readonly UpdatePublisher[]>();
 
   constructor(
     @Inject(UPDATE_PUBLISHERS) readonly publishers: readonly UpdatePublisher[],
@@ -48,18 +49,16 @@ export class PublishService {
   /** The targets an update goes to: its bot's routes (BOTS_FILE), else each target's kind filter. */
   targetsFor(update: InboundUpdate): readonly UpdatePublisher[] {
     // Cached per kind: the hot path does two lookups instead of a filter. A bot with routes of its
-    // own has its own cache (at its 1-based index); all the others share slot 0, which stays in
-    // the CPU cache however many bots there are.
+    // own has its own cache; all the others share slot 0.
     const slot = update.bot.routes ? update.bot.index : 0;
-    let byType = this.routes[slot];
-    if (!byType) this.routes[slot] = byType = new Map();
-    let targets = byType.get(update.type);
-    if (!targets) {
-      targets = this.publishers.filter((p) => routesTo(p, update));
-      // Unknown kinds arrive now and then; keep the cache bounded all the same.
-      if (byType.size < 256) byType.set(update.type, targets);
-    }
-    return targets;
+    return (
+      this.routes.find(slot, update.type) ??
+      this.routes.keep(
+        slot,
+        update.type,
+        this.publishers.filter((p) => routesTo(p, update)),
+      )
+    );
   }
 
   /**
