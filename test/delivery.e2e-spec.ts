@@ -89,10 +89,10 @@ describe('delivery guarantees', () => {
     TELEGRAM_DELETE_WEBHOOK: 'false',
   });
 
-  const post = (sut: TestApp, body: string) =>
+  const post = (sut: TestApp, body: string, path = 'hook') =>
     sut.app.inject({
       method: 'POST',
-      url: '/hook',
+      url: `/${path}`,
       headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
       payload: body,
     });
@@ -237,27 +237,20 @@ describe('delivery guarantees', () => {
         REDIS_URL: 'redis://127.0.0.1:6379',
         REDIS_QUEUE_NAME: queue,
       });
-      const postTo = (path: string, body: string) =>
-        sut.app.inject({
-          method: 'POST',
-          url: `/${path}`,
-          headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET },
-          payload: body,
-        });
       try {
         const good = Array.from({ length: 30 }, (_, i) => JSON.stringify(realisticUpdate(500 + i)));
         const bad = Array.from({ length: 10 }, (_, i) => JSON.stringify(realisticUpdate(900 + i)));
         // Sent together, so they share script calls.
         const answers = await Promise.all([
-          ...good.map((b) => postTo('hook', b)),
-          ...bad.map((b) => postTo('broken', b)),
+          ...good.map((b) => post(sut, b)),
+          ...bad.map((b) => post(sut, b, 'broken')),
         ]);
         expect(answers.slice(0, 30).map((a) => a.statusCode)).toEqual(Array(30).fill(200));
         expect(answers.slice(30).map((a) => a.statusCode)).toEqual(Array(10).fill(503));
         expect(await redis.lrange(queue, 0, -1)).toEqual(good);
         // Not claimed: once the queue is usable, Telegram's retries are stored.
         await redis.del(brokenQueue);
-        const retries = await Promise.all(bad.map((b) => postTo('broken', b)));
+        const retries = await Promise.all(bad.map((b) => post(sut, b, 'broken')));
         expect(retries.map((a) => a.statusCode)).toEqual(Array(10).fill(200));
         expect(await redis.lrange(brokenQueue, 0, -1)).toEqual(bad);
       } finally {
