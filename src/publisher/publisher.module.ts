@@ -1,36 +1,25 @@
 import {
-  Inject,
-  Injectable,
   Logger,
   Module,
-  Optional,
   type DynamicModule,
+  type InjectionToken,
   type ModuleMetadata,
   type OnApplicationShutdown,
   type Provider,
   type Type,
 } from '@nestjs/common';
-import { ClientMqtt } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { redactUrl } from '../common/redact.js';
-import { AmqpConfirmClient } from './amqp.client.js';
-import { AmqpPublisher } from './amqp.publisher.js';
+import type { BrokerTarget } from './broker-target.js';
 import { MemoryDedupStore, RedisDedupStore, type DedupStore } from './dedup.store.js';
 import { EmbeddedMqttBroker } from './embedded-mqtt-broker.js';
-import { MqttPublisher, RawPayloadSerializer } from './mqtt.publisher.js';
-import { NatsStreamClient } from './nats.client.js';
-import { NatsPublisher } from './nats.publisher.js';
 import { PublishService } from './publish.service.js';
-import { DEDUP_STORE, MQTT_CLIENT, REDIS_CONNECTION } from './publisher.constants.js';
+import { DEDUP_STORE, EMBEDDED_BROKER, REDIS_CONNECTION } from './publisher.constants.js';
 import { UPDATE_PUBLISHERS, type UpdatePublisher } from './publisher.interface.js';
 import { RedisQueuePublisher, STORE_UPDATES_COMMAND } from './redis-queue.publisher.js';
-import { RedisPubSubClient } from './redis-pubsub.client.js';
-import { RedisPubSubPublisher } from './redis-pubsub.publisher.js';
 import { validateBotRoutes } from './routing.js';
-import { wildcardPattern } from './topic-template.js';
 
 /** Options of `PublisherModule.forRoot` (passed through `AppModule.forRoot`). */
 export interface PublisherModuleOptions {
@@ -44,93 +33,42 @@ export interface PublisherModuleOptions {
   imports?: ModuleMetadata['imports'];
 }
 
-const EMBEDDED_BROKER = Symbol('telegram-receiver:embedded-mqtt-broker');
+/** A connection this module opened: how logs name it, and how it is closed. */
+interface OpenConnection {
+  readonly name: string;
+  readonly token: InjectionToken;
+  readonly close: (connection: unknown) => Promise<unknown>;
+}
+
+/** Closes a Nest `ClientProxy` or the embedded broker. */
+async function closeClient(client: unknown): Promise<void> {
+  await (client as { close(): unknown }).close();
+}
 
 /** Closes every connection this module opened, once, after the HTTP server stopped taking requests. */
-@Injectable()
 class ConnectionCloser implements OnApplicationShutdown {
-  constructor(
-    @Optional() @Inject(MQTT_CLIENT) private readonly mqtt?: ClientMqtt,
-    @Optional() @Inject(REDIS_CONNECTION) private readonly redis?: Redis,
-    @Optional() @Inject(EMBEDDED_BROKER) private readonly broker?: EmbeddedMqttBroker,
-    @Optional() private readonly amqp?: AmqpConfirmClient,
-    @Optional() private readonly nats?: NatsStreamClient,
-    @Optional() private readonly redisPubSub?: RedisPubSubClient,
-  ) {}
+  private readonly logger = new Logger(ConnectionCloser.name);
+
+  constructor(private readonly opened: readonly (readonly [OpenConnection, unknown])[]) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.mqtt?.close();
-    await this.redis?.quit().catch(() => this.redis?.disconnect());
-    await this.broker?.close();
     // Not registered through ClientsModule, so nothing else closes these clients.
-    const logger = new Logger(ConnectionCloser.name);
-    for (const [name, client] of [
-      ['RabbitMQ', this.amqp],
-      ['NATS', this.nats],
-      ['Redis pub/sub', this.redisPubSub],
-    ] as const) {
-      await client?.close().catch((error: unknown) => logger.warn(`Closing ${name}: ${String(error)}`));
+    for (const [{ name, close }, connection] of this.opened) {
+      await close(connection).catch((error: unknown) =>
+        this.logger.warn(`Closing ${name}: ${String(error)}`),
+      );
     }
   }
-}
 
-/**
- * How long boot waits for a broker's first connection. A broker that is down is reported at boot
- * (by the client's log and readiness 503) and connected in the background; boot goes on.
- */
-const BOOT_CONNECT_WAIT_MS = 5000;
-
-async function connectAtBoot(attempt: Promise<unknown>): Promise<void> {
-  await Promise.race([
-    attempt.catch(() => undefined),
-    sleep(BOOT_CONNECT_WAIT_MS, undefined, { ref: false }),
-  ]);
-}
-
-function amqpConnection(): Provider {
-  return {
-    provide: AmqpConfirmClient,
-    inject: [RECEIVER_CONFIG],
-    useFactory: async ({ settings }: ReceiverConfig): Promise<AmqpConfirmClient> => {
-      const client = new AmqpConfirmClient({
-        url: settings.AMQP_URL as string,
-        exchange: settings.AMQP_EXCHANGE,
-        publishTimeoutMs: settings.PUBLISH_TIMEOUT_MS,
-      });
-      await connectAtBoot(client.connect());
-      return client;
-    },
-  };
-}
-
-function natsConnection(): Provider {
-  return {
-    provide: NatsStreamClient,
-    inject: [RECEIVER_CONFIG],
-    useFactory: async ({ settings }: ReceiverConfig): Promise<NatsStreamClient> => {
-      const client = new NatsStreamClient({
-        url: settings.NATS_URL as string,
-        jetstream: settings.NATS_JETSTREAM,
-        stream: settings.NATS_STREAM,
-        subjects: wildcardPattern(settings.NATS_SUBJECT, '.', '*'),
-        publishTimeoutMs: settings.PUBLISH_TIMEOUT_MS,
-      });
-      await connectAtBoot(client.connect());
-      return client;
-    },
-  };
-}
-
-function redisPubSubConnection(): Provider {
-  return {
-    provide: RedisPubSubClient,
-    inject: [RECEIVER_CONFIG],
-    useFactory: async ({ settings }: ReceiverConfig): Promise<RedisPubSubClient> => {
-      const client = new RedisPubSubClient(settings.REDIS_URL as string);
-      await connectAtBoot(client.connect());
-      return client;
-    },
-  };
+  /** The closer of these connections, in this order. */
+  static provider(connections: readonly OpenConnection[]): Provider {
+    return {
+      provide: ConnectionCloser,
+      inject: connections.map((c) => c.token),
+      useFactory: (...opened: unknown[]) =>
+        new ConnectionCloser(connections.map((c, i) => [c, opened[i]] as const)),
+    };
+  }
 }
 
 function redisConnection(): Provider {
@@ -171,29 +109,6 @@ function redisConnection(): Provider {
   };
 }
 
-function mqttConnection(): Provider {
-  return {
-    provide: MQTT_CLIENT,
-    inject: [RECEIVER_CONFIG, { token: EMBEDDED_BROKER, optional: true }],
-    useFactory: async ({ settings }: ReceiverConfig, embedded?: EmbeddedMqttBroker): Promise<ClientMqtt> => {
-      const logger = new Logger('MqttConnection');
-      const url = embedded ? `mqtt://127.0.0.1:${embedded.port}` : (settings.MQTT_URL as string);
-      const client = new ClientMqtt({
-        url,
-        serializer: new RawPayloadSerializer(),
-        reconnectPeriod: 1000,
-        connectTimeout: 5000,
-        // Nothing is queued while offline: a publish then fails fast and Telegram retries.
-        queueQoSZero: false,
-      });
-      await client.connect().catch((error: unknown) => {
-        logger.error(`MQTT broker at ${redactUrl(url)} is unavailable: ${String(error)}; reconnecting`);
-      });
-      return client;
-    },
-  };
-}
-
 /**
  * Publishers in use, in a fixed order: Redis queue, Redis pub/sub, MQTT, RabbitMQ, NATS, then
  * plug-ins — with each bot's BOTS_FILE `routes` applied.
@@ -222,17 +137,26 @@ function publishersProvider(
  * Every publishing target behind one interface (`PublishService`). Which targets exist follows
  * the settings: REDIS_URL → the Redis queue (unless REDIS_QUEUE=false) and, with REDIS_PUBSUB=true,
  * Redis pub/sub; MQTT_URL → MQTT; AMQP_URL → RabbitMQ; NATS_URL → NATS; none of these and no
- * plug-in → MQTT on an embedded broker.
+ * plug-in → MQTT on an embedded broker. A broker's client code is imported only when it is
+ * configured, hence the async `forRoot` (Nest takes the promise in `imports`).
  */
 @Module({})
 export class PublisherModule {
-  static forRoot(config: ReceiverConfig, options: PublisherModuleOptions = {}): DynamicModule {
+  static async forRoot(config: ReceiverConfig, options: PublisherModuleOptions = {}): Promise<DynamicModule> {
     const { settings } = config;
     const plugins = options.publishers ?? [];
-    const providers: Provider[] = [PublishService, ConnectionCloser, ...plugins];
+    const providers: Provider[] = [PublishService, ...plugins];
     const builtIn: Type<UpdatePublisher>[] = [];
+    const connections: OpenConnection[] = [];
 
-    if (settings.REDIS_URL) providers.push(redisConnection());
+    if (settings.REDIS_URL) {
+      providers.push(redisConnection());
+      connections.push({
+        name: 'Redis',
+        token: REDIS_CONNECTION,
+        close: (redis) => (redis as Redis).quit().catch(() => (redis as Redis).disconnect()),
+      });
+    }
     // REDIS_QUEUE=false keeps Redis for dedup (and pub/sub) without the queue.
     if (settings.REDIS_URL && settings.REDIS_QUEUE) {
       providers.push(RedisQueuePublisher);
@@ -241,34 +165,33 @@ export class PublisherModule {
     if (settings.REDIS_PUBSUB && !settings.REDIS_URL) {
       throw new Error('REDIS_PUBSUB=true publishes on the Redis of REDIS_URL: set REDIS_URL too');
     }
-    if (settings.REDIS_URL && settings.REDIS_PUBSUB) {
-      providers.push(redisPubSubConnection(), RedisPubSubPublisher);
-      builtIn.push(RedisPubSubPublisher);
-    }
     const embedded =
       !settings.REDIS_URL &&
       !settings.MQTT_URL &&
       !settings.AMQP_URL &&
       !settings.NATS_URL &&
       plugins.length === 0;
+    const targets: BrokerTarget[] = [];
+    if (settings.REDIS_URL && settings.REDIS_PUBSUB) {
+      targets.push((await import('./redis-pubsub.target.js')).redisPubSubTarget());
+    }
+    if (settings.MQTT_URL || embedded) targets.push((await import('./mqtt.target.js')).mqttTarget());
+    if (settings.AMQP_URL) targets.push((await import('./amqp.target.js')).amqpTarget());
+    if (settings.NATS_URL) targets.push((await import('./nats.target.js')).natsTarget());
+    for (const target of targets) {
+      providers.push(...target.providers);
+      builtIn.push(target.publisher);
+      connections.push({ ...target.connection, close: closeClient });
+    }
     if (embedded) {
       providers.push({
         provide: EMBEDDED_BROKER,
         useFactory: () => EmbeddedMqttBroker.start(settings.WEBHOOK_BIND, settings.MQTT_EMBEDDED_PORT),
       });
+      // After the MQTT client that publishes to it.
+      connections.push({ name: 'the embedded MQTT broker', token: EMBEDDED_BROKER, close: closeClient });
     }
-    if (settings.MQTT_URL || embedded) {
-      providers.push(mqttConnection(), MqttPublisher);
-      builtIn.push(MqttPublisher);
-    }
-    if (settings.AMQP_URL) {
-      providers.push(amqpConnection(), AmqpPublisher);
-      builtIn.push(AmqpPublisher);
-    }
-    if (settings.NATS_URL) {
-      providers.push(natsConnection(), NatsPublisher);
-      builtIn.push(NatsPublisher);
-    }
+    providers.push(ConnectionCloser.provider(connections));
     providers.push(publishersProvider(config, builtIn, plugins), {
       provide: DEDUP_STORE,
       inject: [{ token: REDIS_CONNECTION, optional: true }],
