@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
@@ -69,6 +72,35 @@ describe('node dist/main.js', () => {
 
     expect(await sut.stop()).toBe(0);
     expect(api.calls('deleteWebhook')).toHaveLength(1);
+  });
+
+  it('loads the client code of the configured brokers only', async () => {
+    // An ESM resolve hook (node --import) records every module the service imports.
+    const record = join(tmpdir(), `receiver-modules-${randomUUID()}.txt`);
+    const hooks = `import { appendFileSync } from 'node:fs';
+      export async function resolve(specifier, context, next) {
+        const resolved = await next(specifier, context);
+        appendFileSync(${JSON.stringify(record)}, resolved.url + '\\n');
+        return resolved;
+      }`;
+    const register = `import { register } from 'node:module';
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));`;
+    const port = await freePort();
+    const sut = await ReceiverProcess.start(env(port), 20_000, [
+      '--import',
+      `data:text/javascript,${encodeURIComponent(register)}`,
+    ]);
+    try {
+      expect(sut.logs).toContain('Receiving 1 bot(s)');
+      const imported = readFileSync(record, 'utf8');
+      expect(imported).toContain('/dist/publisher/redis-queue.publisher.js');
+      expect(imported).not.toMatch(
+        /\/(redis-pubsub|mqtt|amqp|nats)\.target\.js|@nats-io|amqp-connection-manager/,
+      );
+    } finally {
+      await sut.stop();
+      rmSync(record, { force: true });
+    }
   });
 
   it('exits 1 listing every bad setting, without printing the token', async () => {

@@ -17,9 +17,16 @@ export class ReceiverProcess {
     void this.exited.then(() => running.delete(child));
   }
 
-  /** Starts it with exactly these variables (plus PATH) and waits until it listens, or exits. */
-  static async start(env: Record<string, string>, readyTimeoutMs = 20_000): Promise<ReceiverProcess> {
-    const child = spawn(process.execPath, [MAIN], {
+  /**
+   * Starts it with exactly these variables (plus PATH) and waits until it listens, or exits.
+   * `nodeArgs` go to node before the script.
+   */
+  static async start(
+    env: Record<string, string>,
+    readyTimeoutMs = 20_000,
+    nodeArgs: string[] = [],
+  ): Promise<ReceiverProcess> {
+    const child = spawn(process.execPath, [...nodeArgs, MAIN], {
       env: { PATH: process.env.PATH ?? '', ENV_FILE: '/nonexistent/.env', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
