@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // `npm run bench`: the built receiver (production settings, every default feature on) against a bare
-// hand-written floor handler, loaded in turn by the same generator (autocannon) for alternating
-// rounds; then the receiver with 1,000 bots against the 1-bot run. Prints per-round rows, medians,
-// ratios and the targets; checks that the queue holds exactly one entry per 200 answered, and exits
-// non-zero when it does not (zero loss, zero doubles).
+// hand-written floor handler, loaded in turn by the same generator (wrk, or autocannon where wrk is
+// not installed) for alternating rounds; then the receiver with 1,000 bots against the 1-bot run.
+// Prints per-round rows, medians, ratios and the targets; checks that the queue holds exactly one
+// entry per 200 answered, and exits non-zero when it does not (zero loss, zero doubles).
 //
-//   node bench/run.mjs [--duration 10] [--rounds 3] [--connections 64] [--bots 1000] [--smoke]
+//   node bench/run.mjs [--duration 10] [--rounds 5] [--connections 64] [--bots 1000] [--smoke]
 //                      [--only floor,receiver,many]
 //   BENCH_GENERATOR=autocannon forces autocannon even where wrk is installed.
 import { spawn, spawnSync } from 'node:child_process';
@@ -23,7 +23,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'bench_secret';
 
 function parseArgs(argv) {
-  const options = { duration: 10, rounds: 3, connections: 64, smoke: false, manyBots: 1000, only: undefined };
+  const options = { duration: 10, rounds: 5, connections: 64, smoke: false, manyBots: 1000, only: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--smoke') options.smoke = true;
