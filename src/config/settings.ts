@@ -11,7 +11,7 @@ import {
   Min,
   MinLength,
   ValidateIf,
-} from 'class-validator';
+} from './class-validator.js';
 import type { Cidr } from '../common/cidr.js';
 import { IsCidrList, IsUpdateTypeList, IsUrlWithScheme } from './validators.js';
 

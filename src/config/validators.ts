@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
-import { registerDecorator, type ValidationArguments } from 'class-validator';
+import type { ValidationArguments } from 'class-validator';
+import { registerDecorator } from './class-validator.js';
 import { parseCidr, splitList } from '../common/cidr.js';
 
 /** Update kinds are snake_case words; unknown kinds are allowed (Telegram adds new ones several times a year). */
