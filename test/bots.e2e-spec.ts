@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
-import { startApp } from './support/app.js';
+import { startApp, writeBotsFile } from './support/app.js';
 import { freePort } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 
@@ -27,9 +24,7 @@ describe('several bots', () => {
   it('gives each bot its own path, secret and queue; a Redis stream entry names its bot', async () => {
     const queue = `test:bots:${randomUUID()}`;
     const shopQueue = `${queue}:shop`;
-    const file = join(mkdtempSync(join(tmpdir(), 'bots-')), 'bots.yaml');
-    writeFileSync(
-      file,
+    const file = writeBotsFile(
       [
         'bots:',
         `  - token: "${SHOP.token}"`,

@@ -3,9 +3,6 @@
  * consumes it from a broker, and its answer comes out at the (fake) Bot API.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { INestMicroservice } from '@nestjs/common';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
@@ -13,7 +10,7 @@ import mqtt from 'mqtt';
 import { startNestWorker, type NestWorkerOptions } from '../examples/consumer/nest/worker.js';
 import type { ReceivedUpdate } from '../examples/consumer/telegram.js';
 import { start, type Worker } from '../examples/consumer/worker.js';
-import { startApp, type TestApp } from './support/app.js';
+import { startApp, writeBotsFile, type TestApp } from './support/app.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { waitUntil } from './support/wait.js';
 
@@ -60,9 +57,7 @@ describe('examples/consumer worker (ioredis + mqtt)', () => {
   beforeAll(async () => {
     api = await FakeBotApi.start({ bots: [STREAM_BOT, MQTT_BOT] });
     // One bot's updates go to the Redis stream only, the other's to MQTT only: each reply proves one path.
-    const file = join(mkdtempSync(join(tmpdir(), 'consumer-')), 'bots.yaml');
-    writeFileSync(
-      file,
+    const file = writeBotsFile(
       [
         `- token: "${STREAM_BOT.token}"`,
         '  endpoint: stream',

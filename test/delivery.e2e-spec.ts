@@ -1,8 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import type {
@@ -11,7 +8,7 @@ import type {
   PublishResult,
   UpdatePublisher,
 } from '../src/publisher/publisher.interface.js';
-import { startApp, type TestApp } from './support/app.js';
+import { startApp, writeBotsFile, type TestApp } from './support/app.js';
 import { startPrivateMosquitto, startPrivateRedis, type PrivateBroker } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { TelegramSender } from './support/telegram-sender.js';
@@ -209,16 +206,15 @@ describe('delivery guarantees', () => {
     it('fails only the updates whose queue refused them, unclaimed; the rest of the batch is stored', async () => {
       const queue = `test:batch:${randomUUID()}`;
       const brokenQueue = `${queue}:broken`;
-      const file = join(mkdtempSync(join(tmpdir(), 'bots-')), 'bots.json');
       const OTHER = { token: '222223:AAH_other-delivery-bot', id: 222223 };
-      writeFileSync(
-        file,
+      const file = writeBotsFile(
         JSON.stringify({
           bots: [
             { token: TOKEN, endpoint: 'hook', secret: SECRET },
             { token: OTHER.token, endpoint: 'broken', secret: SECRET, redis_queue: brokenQueue },
           ],
         }),
+        'bots.json',
       );
       const both = await FakeBotApi.start({
         bots: [

@@ -5,9 +5,6 @@
  */
 import { Injectable, type Type } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { Redis } from 'ioredis';
 import type {
@@ -16,7 +13,7 @@ import type {
   PublishResult,
   UpdatePublisher,
 } from '../src/publisher/publisher.interface.js';
-import { startApp, type TestApp } from './support/app.js';
+import { startApp, writeBotsFile, type TestApp } from './support/app.js';
 import { FakeBotApi, realisticUpdate, type RealisticUpdateKind } from './support/fake-bot-api.js';
 
 const SHARED_AMQP = 'amqp://guest:guest@127.0.0.1:5672';
@@ -187,9 +184,7 @@ describe('routing', () => {
   });
 
   it("applies each bot's BOTS_FILE routes over the global filters", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'routing-')), 'bots.yaml');
-    writeFileSync(
-      file,
+    const file = writeBotsFile(
       [
         'bots:',
         `  - token: "${SHOP.token}"`,
@@ -218,8 +213,7 @@ describe('routing', () => {
   });
 
   it('refuses to start when a bot routes to a target that is not in use', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'routing-')), 'bots.yaml');
-    writeFileSync(file, `- token: "${SHOP.token}"\n  routes: { kafka: all, ledger: none }\n`);
+    const file = writeBotsFile(`- token: "${SHOP.token}"\n  routes: { kafka: all, ledger: none }\n`);
     // Only a plug-in target, so the failed boot leaves no broker connection behind in this process.
     await expect(
       startApp(

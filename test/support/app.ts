@@ -1,10 +1,20 @@
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { ModuleMetadata, Type } from '@nestjs/common';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppModule } from '../../src/app.module.js';
 import { loadConfig, type ReceiverConfig } from '../../src/config/load-settings.js';
 import type { UpdatePublisher } from '../../src/publisher/publisher.interface.js';
 import { loadWebhookTls } from '../../src/tls/webhook-tls.js';
+
+/** Writes a BOTS_FILE (YAML, or JSON with a `.json` name) into a new temporary directory; returns its path. */
+export function writeBotsFile(content: string, name = 'bots.yaml'): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'bots-file-')), name);
+  writeFileSync(file, content);
+  return file;
+}
 
 export interface TestApp {
   app: NestFastifyApplication;
