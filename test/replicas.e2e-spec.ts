@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { WebhookService } from '../src/webhook/webhook.service.js';
 import { startApp, type TestApp } from './support/app.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
+import { waitUntil } from './support/wait.js';
 
 /** Several replicas of one deployment against one Bot API and one Redis. */
 const TOKEN = '444444:AAH_replica-bot-token';
@@ -97,8 +98,15 @@ describe('many replicas, one webhook', () => {
     expect(api.webhookInfo(TOKEN).url).toBe('');
     await api.waitFor(() => api.webhookInfo(TOKEN).url === expected, 5000);
     expect(api.calls('setWebhook')).toHaveLength(2);
-    const status = await a.app.inject({ method: 'GET', url: '/status' });
-    expect(status.json()).toMatchObject({
+    // The fake API holds the URL as soon as it handles setWebhook; the reconciler records it once
+    // the answer is back.
+    const status = () => a.app.inject({ method: 'GET', url: '/status' });
+    type Status = { details?: { webhook?: { bots?: { registered?: boolean }[] } } };
+    await waitUntil(
+      async () => (await status()).json<Status>().details?.webhook?.bots?.[0]?.registered === true,
+      5000,
+    );
+    expect((await status()).json()).toMatchObject({
       details: {
         webhook: { status: 'up', bots: [{ bot: BOT_ID, registered: true, pending_update_count: 0 }] },
       },
