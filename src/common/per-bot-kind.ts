@@ -1,4 +1,7 @@
-/** Kinds kept per bot at most: unknown kinds arrive now and then; keep the caches bounded all the same. */
+/**
+ * Kinds kept per bot at most. Callers key by Telegram's kinds (plus `other` and the kinds the
+ * configuration names), so this is a backstop: a caller keying by input would stop growing here.
+ */
 const MAX_KINDS_PER_BOT = 256;
 
 /**
@@ -19,5 +22,10 @@ export class PerBotKind<T> {
     if (!byKind) this.slots[slot] = byKind = new Map();
     if (byKind.size < MAX_KINDS_PER_BOT) byKind.set(kind, value);
     return value;
+  }
+
+  /** How many kinds the slot holds. */
+  size(slot: number): number {
+    return this.slots[slot]?.size ?? 0;
   }
 }

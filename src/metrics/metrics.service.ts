@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { PerBotKind } from '../common/per-bot-kind.js';
+import { metricKind } from '../common/update-kinds.js';
 import type { Bot } from '../telegram/bot-registry.service.js';
 import { FastCounter, FastHistogram, type MetricValue } from './tally.js';
 
@@ -12,8 +13,12 @@ export type RejectReason =
 
 const PREFIX = 'telegram_receiver_';
 
-/** The counter cells of one bot and update kind; `duplicate` is made on the first duplicate. */
+/**
+ * The counter cells of one bot and update kind label (`kind`: Telegram's kind or `other`);
+ * `duplicate` is made on the first duplicate.
+ */
 interface KindTally {
+  readonly kind: string;
   readonly received: MetricValue;
   duplicate?: MetricValue;
   readonly published: Map<string, MetricValue>;
@@ -81,7 +86,7 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  /** Counter cells by bot and update kind (see `tally`). */
+  /** Counter cells by bot and kind label: Telegram's kinds and `other` (see `tally`). */
   private readonly tallies = new PerBotKind<KindTally>();
 
   constructor(@Inject(RECEIVER_CONFIG) config: ReceiverConfig) {
@@ -96,24 +101,33 @@ export class MetricsService {
   updateDuplicate(bot: Bot, type: string): void {
     if (!this.enabled) return;
     const tally = this.tally(bot, type);
-    (tally.duplicate ??= this.duplicates.cell(bot.idText, type)).value++;
+    (tally.duplicate ??= this.duplicates.cell(bot.idText, tally.kind)).value++;
   }
 
   updatePublished(bot: Bot, type: string, target: string, seconds: number): void {
     if (!this.enabled) return;
     const tally = this.tally(bot, type);
     let cell = tally.published.get(target);
-    if (!cell) tally.published.set(target, (cell = this.published.cell(bot.idText, type, target)));
+    if (!cell) tally.published.set(target, (cell = this.published.cell(bot.idText, tally.kind, target)));
     cell.value++;
     this.latency.observe(target, seconds);
   }
 
   /** The cells one bot's updates of one kind are counted in. */
   private tally(bot: Bot, type: string): KindTally {
+    return this.tallies.find(bot.index, type) ?? this.labelledTally(bot, metricKind(type));
+  }
+
+  /**
+   * Kept under the label, not the kind: every kind Telegram does not list shares the bot's
+   * `other` cells, so neither the series nor this cache grow with the kind names input brings.
+   */
+  private labelledTally(bot: Bot, kind: string): KindTally {
     return (
-      this.tallies.find(bot.index, type) ??
-      this.tallies.keep(bot.index, type, {
-        received: this.received.cell(bot.idText, type),
+      this.tallies.find(bot.index, kind) ??
+      this.tallies.keep(bot.index, kind, {
+        kind,
+        received: this.received.cell(bot.idText, kind),
         published: new Map(),
       })
     );
