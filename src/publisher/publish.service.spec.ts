@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import type { PerBotKind } from '../common/per-bot-kind.js';
 import { MemoryDedupStore } from './dedup.store.js';
 import { PublishError } from './publish.error.js';
 import { PublishService } from './publish.service.js';
@@ -95,6 +96,34 @@ describe('PublishService', () => {
     expect(dedup.size).toBe(0);
     await expect(sut.publish(update(6, 'pre_checkout_query'))).resolves.toBe('published');
     expect(payments.publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('routes kinds it has never seen by their real name, and keeps the route cache bounded', () => {
+    const noFilter = target('all', () => Promise.resolve('published'));
+    const fresh = target('fresh', () => Promise.resolve('published'), { types: new Set(['new_kind']) });
+    const messages = target('messages', () => Promise.resolve('published'), { types: new Set(['message']) });
+    const sut = new PublishService(
+      [noFilter, fresh, messages],
+      new MemoryDedupStore(0, 10),
+      config(0),
+      metrics,
+    );
+    const routed = { ...bot, index: 3, routes: new Map([['messages', new Set(['routed_kind'])]]) } as Bot;
+    const to = (type: string, of: Bot = bot) =>
+      sut.targetsFor({ ...update(1, type), bot: of }).map((t) => t.name);
+
+    for (let i = 0; i < 1000; i++) expect(to(`k${i}`)).toEqual(['all']);
+    for (let i = 0; i < 1000; i++) expect(to(`k${i}`, routed)).toEqual(['all']);
+    // Named by a filter or a bot's route, an unknown kind still goes where that names it.
+    expect(to('new_kind')).toEqual(['all', 'fresh']);
+    expect(to('routed_kind')).toEqual(['all']);
+    expect(to('routed_kind', routed)).toEqual(['all', 'messages']);
+    expect(to('new_kind', routed)).toEqual(['all', 'fresh']);
+    expect(to('message')).toEqual(['all', 'messages']);
+    expect(to('message', routed)).toEqual(['all']);
+
+    const cache = (sut as unknown as { routes: PerBotKind<unknown> }).routes;
+    expect([cache.size(0), cache.size(3)]).toEqual([2, 3]);
   });
 
   it('publishes every copy when dedup is off (DEDUP_TTL_SECONDS=0)', async () => {

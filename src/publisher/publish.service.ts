@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PerBotKind } from '../common/per-bot-kind.js';
+import { TELEGRAM_UPDATE_KINDS } from '../common/update-kinds.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { DedupStore } from './dedup.store.js';
 import { PublishError } from './publish.error.js';
-import { routesTo } from './routing.js';
+import { namesKind, routesTo } from './routing.js';
 import { DEDUP_STORE } from './publisher.constants.js';
 import {
   UPDATE_PUBLISHERS,
@@ -33,8 +34,12 @@ export class PublishService {
   private readonly dedupEnabled: boolean;
   /** Copies of an update that arrive while it is being published wait for that publish instead. */
   private readonly inFlight = new Map<string, InFlight>();
-  /** Targets by bot (slot 0: every bot without routes of its own) and update kind. */
+  /**
+   * Targets by bot (slot 0: every bot without routes of its own) and update kind: Telegram's kinds
+   * and those a filter or route names. Every other kind goes where the others do: one per slot.
+   */
   private readonly routes = new PerBotKind<readonly UpdatePublisher[]>();
+  private readonly unnamedKindRoutes: (readonly UpdatePublisher[] | undefined)[] = [];
 
   constructor(
     @Inject(UPDATE_PUBLISHERS) readonly publishers: readonly UpdatePublisher[],
@@ -51,14 +56,22 @@ export class PublishService {
     // Cached per kind: the hot path does two lookups instead of a filter. A bot with routes of its
     // own has its own cache; all the others share slot 0.
     const slot = update.bot.routes ? update.bot.index : 0;
-    return (
-      this.routes.find(slot, update.type) ??
-      this.routes.keep(
-        slot,
-        update.type,
-        this.publishers.filter((p) => routesTo(p, update)),
-      )
-    );
+    return this.routes.find(slot, update.type) ?? this.routeAndKeep(slot, update);
+  }
+
+  /**
+   * Only Telegram's kinds and those the configuration names are kept by name: they are few. Any
+   * other kind goes where every such kind goes, so they share one entry and cannot grow the cache.
+   */
+  private routeAndKeep(slot: number, update: InboundUpdate): readonly UpdatePublisher[] {
+    if (TELEGRAM_UPDATE_KINDS.has(update.type) || namesKind(this.publishers, update)) {
+      return this.routes.keep(slot, update.type, this.route(update));
+    }
+    return (this.unnamedKindRoutes[slot] ??= this.route(update));
+  }
+
+  private route(update: InboundUpdate): readonly UpdatePublisher[] {
+    return this.publishers.filter((p) => routesTo(p, update));
   }
 
   /**

@@ -12,6 +12,17 @@ export function routesTo(publisher: UpdatePublisher, update: InboundUpdate): boo
 }
 
 /**
+ * Whether a target's filter or the bot's routes name the update's kind. Every kind none of them
+ * names goes to the same targets (those without a filter, or routed `all`).
+ */
+export function namesKind(publishers: readonly UpdatePublisher[], update: InboundUpdate): boolean {
+  for (const publisher of publishers) if (publisher.types?.has(update.type)) return true;
+  const routes = update.bot.routes;
+  if (routes) for (const route of routes.values()) if (route !== 'all' && route.has(update.type)) return true;
+  return false;
+}
+
+/**
  * Refuses, at boot, a bot that routes to a target not in use — most likely a typo, which would
  * otherwise silently send that bot's updates nowhere.
  */
