@@ -9,7 +9,15 @@ import { FastCounter, FastHistogram, type MetricValue } from './tally.js';
 
 /** Why a webhook request was not published. */
 export type RejectReason =
-  'subnet' | 'unknown_path' | 'secret' | 'too_large' | 'bad_request' | 'publish_failed' | 'shutting_down';
+  | 'subnet'
+  | 'unknown_path'
+  | 'secret'
+  | 'too_large'
+  | 'bad_request'
+  | 'timeout'
+  | 'aborted'
+  | 'publish_failed'
+  | 'shutting_down';
 
 const PREFIX = 'telegram_receiver_';
 
