@@ -1,6 +1,18 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { KIND_PATTERN } from '../common/update-kinds.js';
+import { mqttTopicProblem } from './broker-names.js';
+import { endpointCollisions, endpointProblem, normaliseEndpoint } from './endpoint.js';
+import {
+  MAX_BOTS_FILE_BYTES,
+  MAX_KINDS_PER_LIST,
+  MAX_NAME_LENGTH,
+  MAX_PATH_LENGTH,
+  MAX_ROUTES,
+  MAX_TOKEN_LENGTH,
+  tooLong,
+} from './limits.js';
 import { SECRET_PATTERN, TOKEN_PATTERN, type Settings } from './settings.js';
 
 /** One bot the service receives updates for, with everything derived from its token resolved. */
@@ -50,8 +62,20 @@ const KNOWN_KEYS = new Set([
 ]);
 
 /** Target names as publishers declare them: `redis`, `redis-pubsub`, `amqp`, or a plug-in's own. */
-const TARGET_NAME_PATTERN = /^[a-z][a-z0-9_-]*$/;
-const UPDATE_KIND_PATTERN = /^[a-z][a-z_]*$/;
+const TARGET_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
+
+/** A key of the file as a message shows it: a key may be anything up to the file's size. */
+function shownKey(key: string, quote = ''): string {
+  return key.length > 64 ? `(a key of ${key.length} characters)` : `${quote}${key}${quote}`;
+}
+
+/** The first few keys, as a message shows them. */
+function shownKeys(keys: readonly string[]): string {
+  const shown = keys.slice(0, 5).map((key) => shownKey(key));
+  return keys.length > shown.length
+    ? `${shown.join(', ')} and ${keys.length - shown.length} more`
+    : shown.join(', ');
+}
 
 /** Keyed one-way hash of the token: stable across replicas, reveals nothing about the token. */
 function derive(label: string, token: string): string {
@@ -67,7 +91,7 @@ export function resolveEndpoint(mode: string, token: string): string {
     case 'token':
       return token;
     default:
-      return mode.replace(/^\/+/, '');
+      return normaliseEndpoint(mode);
   }
 }
 
@@ -75,14 +99,49 @@ export function deriveSecret(token: string): string {
   return derive('secret', token);
 }
 
-function readBotsFile(path: string, problems: string[]): BotEntry[] {
-  let text: string;
+const BOTS_FILE_LIMIT = `the limit is ${MAX_BOTS_FILE_BYTES / 1024 / 1024} MiB (${MAX_BOTS_FILE_BYTES} bytes)`;
+
+/**
+ * The file's text, or a problem when it cannot be read or is larger than MAX_BOTS_FILE_BYTES: a
+ * regular file is refused by its size before a byte is read; a pipe or a device, which has no size,
+ * is read one byte past the limit at most.
+ */
+function readBounded(path: string): { text: string } | { problem: string } {
+  let fd: number | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
+    const { size } = fstatSync(fd);
+    if (size > MAX_BOTS_FILE_BYTES)
+      return { problem: `BOTS_FILE is ${size} bytes; ${BOTS_FILE_LIMIT}: ${path}` };
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.max(size + 1 - total, 65_536));
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) return { text: Buffer.concat(chunks, total).toString('utf8') };
+      chunks.push(chunk.subarray(0, read));
+      total += read;
+      if (total > MAX_BOTS_FILE_BYTES) {
+        return {
+          problem: `BOTS_FILE holds more than ${MAX_BOTS_FILE_BYTES} bytes; ${BOTS_FILE_LIMIT}: ${path}`,
+        };
+      }
+    }
   } catch (error) {
-    problems.push(`BOTS_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${path}`);
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    return { problem: `BOTS_FILE cannot be read (${code}): ${path}` };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function readBotsFile(path: string, problems: string[]): BotEntry[] {
+  const file = readBounded(path);
+  if ('problem' in file) {
+    problems.push(file.problem);
     return [];
   }
+  const { text } = file;
   let document: unknown;
   try {
     // YAML is a superset of JSON, so one parser reads both.
@@ -111,25 +170,49 @@ function readBotsFile(path: string, problems: string[]): BotEntry[] {
   });
 }
 
-function optionalString(value: unknown, where: string, key: string, problems: string[]): string | undefined {
+/** A key's string, if given; `rule` says what else is wrong with it, in the words of the setting it overrides. */
+function optionalString(
+  value: unknown,
+  where: string,
+  key: string,
+  problems: string[],
+  rule?: (name: string, value: string) => string | undefined,
+): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string' && value.length > 0) return value;
+  if (typeof value === 'string' && value.length > 0) {
+    const problem = rule?.(`${where}: ${key}`, value);
+    if (problem !== undefined) problems.push(problem);
+    return value;
+  }
   problems.push(`${where}: ${key} must be a non-empty string`);
   return undefined;
 }
 
-function kindList(value: unknown): string[] | undefined {
-  const list = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
-  return Array.isArray(list) && list.every((v) => typeof v === 'string' && UPDATE_KIND_PATTERN.test(v))
-    ? (list as string[])
-    : undefined;
+/** Redis takes any key; REDIS_QUEUE_NAME's bound applies to a bot's own queue too. */
+function queueNameProblem(name: string, value: string): string | undefined {
+  return value.length > MAX_NAME_LENGTH ? tooLong(name, value.length, MAX_NAME_LENGTH) : undefined;
+}
+
+const KIND_LIST_RULE = 'must be a list of update kinds such as [message, callback_query]';
+
+/** A list of update kinds (or a comma-separated string of them), or what is wrong with it. */
+function kindList(value: unknown, rule: string): string[] | string {
+  if (typeof value === 'string' && value.length > MAX_PATH_LENGTH) {
+    return `is ${value.length} characters long; the limit is ${MAX_PATH_LENGTH}`;
+  }
+  const list: unknown = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
+  if (!Array.isArray(list)) return rule;
+  if (list.length > MAX_KINDS_PER_LIST) {
+    return `lists ${list.length} update kinds; the limit is ${MAX_KINDS_PER_LIST}`;
+  }
+  return list.every((v) => typeof v === 'string' && KIND_PATTERN.test(v)) ? (list as string[]) : rule;
 }
 
 function updateTypes(value: unknown, where: string, problems: string[]): string[] | undefined {
   if (value === undefined || value === null) return undefined;
-  const list = kindList(value);
-  if (list) return list;
-  problems.push(`${where}: allowed_updates must be a list of update kinds such as [message, callback_query]`);
+  const list = kindList(value, KIND_LIST_RULE);
+  if (Array.isArray(list)) return list;
+  problems.push(`${where}: allowed_updates ${list}`);
   return undefined;
 }
 
@@ -145,23 +228,25 @@ function botRoutes(value: unknown, where: string, problems: string[]): BotRoutes
     );
     return undefined;
   }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_ROUTES) {
+    problems.push(`${where}: routes names ${entries.length} targets; the limit is ${MAX_ROUTES}`);
+    return undefined;
+  }
   const routes = new Map<string, ReadonlySet<string> | 'all'>();
-  for (const [target, kinds] of Object.entries(value as Record<string, unknown>)) {
+  for (const [target, kinds] of entries) {
     if (!TARGET_NAME_PATTERN.test(target)) {
       problems.push(
-        `${where}: routes key "${target}" is not a target name such as redis, mqtt, amqp or nats`,
+        `${where}: routes key ${shownKey(target, '"')} is not a target name such as redis, mqtt, amqp or nats`,
       );
       continue;
     }
     if (kinds === 'all') routes.set(target, 'all');
     else if (kinds === 'none') routes.set(target, new Set());
     else {
-      const list = kindList(kinds);
-      if (list) routes.set(target, new Set(list));
-      else
-        problems.push(
-          `${where}: routes.${target} must be a list of update kinds such as [message, callback_query], all or none`,
-        );
+      const list = kindList(kinds, `${KIND_LIST_RULE}, all or none`);
+      if (Array.isArray(list)) routes.set(target, new Set(list));
+      else problems.push(`${where}: routes.${target} ${list}`);
     }
   }
   return routes;
@@ -186,14 +271,18 @@ export function resolveBots(settings: Settings, problems: string[]): BotConfig[]
   }
 
   const bots: BotConfig[] = [];
-  const byEndpoint = new Map<string, string>();
   const byToken = new Map<string, string>();
   for (const [i, { source, entry }] of entries.entries()) {
     const unknown = Object.keys(entry).filter((key) => !KNOWN_KEYS.has(key));
     if (unknown.length > 0) {
-      problems.push(`${source}: unknown key(s) ${unknown.join(', ')}; known: ${[...KNOWN_KEYS].join(', ')}`);
+      problems.push(`${source}: unknown key(s) ${shownKeys(unknown)}; known: ${[...KNOWN_KEYS].join(', ')}`);
     }
     const token = entry.token;
+    if (typeof token === 'string' && token.length > MAX_TOKEN_LENGTH) {
+      if (source !== 'TELEGRAM_TOKEN')
+        problems.push(tooLong(`${source}: token`, token.length, MAX_TOKEN_LENGTH));
+      continue;
+    }
     if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) {
       // TELEGRAM_TOKEN itself is checked (and reported) with the other settings.
       if (source !== 'TELEGRAM_TOKEN')
@@ -207,19 +296,13 @@ export function resolveBots(settings: Settings, problems: string[]): BotConfig[]
       problems.push(`${source}: secret must be 1–256 characters of A-Z a-z 0-9 _ -`);
     }
     const endpointMode =
-      optionalString(entry.endpoint, source, 'endpoint', problems) ?? settings.WEBHOOK_ENDPOINT;
+      optionalString(entry.endpoint, source, 'endpoint', problems, endpointProblem) ??
+      settings.WEBHOOK_ENDPOINT;
     const endpoint = resolveEndpoint(endpointMode, token);
     const previousToken = byToken.get(token);
     if (previousToken)
       problems.push(`${source}: the same bot token is already configured by ${previousToken}`);
     byToken.set(token, source);
-    const previous = byEndpoint.get(endpoint);
-    if (previous && !previousToken) {
-      problems.push(
-        `${source}: webhook endpoint is already used by ${previous}; give each bot its own endpoint (or use WEBHOOK_ENDPOINT=hash)`,
-      );
-    }
-    byEndpoint.set(endpoint, source);
     bots.push({
       index: i + 1,
       source,
@@ -228,10 +311,11 @@ export function resolveBots(settings: Settings, problems: string[]): BotConfig[]
       secret: secret ?? deriveSecret(token),
       allowedUpdates:
         updateTypes(entry.allowed_updates, source, problems) ?? settings.WEBHOOK_ALLOWED_UPDATES,
-      redisQueue: optionalString(entry.redis_queue, source, 'redis_queue', problems),
-      mqttTopic: optionalString(entry.mqtt_topic, source, 'mqtt_topic', problems),
+      redisQueue: optionalString(entry.redis_queue, source, 'redis_queue', problems, queueNameProblem),
+      mqttTopic: optionalString(entry.mqtt_topic, source, 'mqtt_topic', problems, mqttTopicProblem),
       routes: botRoutes(entry.routes, source, problems),
     });
   }
+  problems.push(...endpointCollisions(bots));
   return bots;
 }

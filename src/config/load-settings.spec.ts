@@ -145,7 +145,7 @@ describe('loadConfig', () => {
       ]),
     );
     const text = problemsOf({ BOTS_FILE: file, TELEGRAM_SET_WEBHOOK: 'false' }).join('\n');
-    expect(text).toContain('BOTS_FILE entry 2: webhook endpoint is already used by BOTS_FILE entry 1');
+    expect(text).toContain('BOTS_FILE entry 2: webhook endpoint "x" is already used by BOTS_FILE entry 1');
     expect(text).toContain('BOTS_FILE entry 3: unknown key(s) tokn');
     expect(text).not.toContain('111:aaa');
     expect(text).not.toContain('secret-ish');

@@ -63,9 +63,11 @@ export function loadConfig(env: RawEnvironment): ReceiverConfig {
     if (value !== undefined && value.trim() !== '') raw[name] = value;
   }
   const settings = plainToInstance(Settings, raw);
-  const problems = flatten(validateSync(settings, { forbidUnknownValues: true, stopAtFirstError: true }));
+  const errors = validateSync(settings, { forbidUnknownValues: true, stopAtFirstError: true });
+  const problems = flatten(errors);
   if (settings.REDIS_PUBSUB && !settings.REDIS_URL) problems.push('REDIS_PUBSUB=true needs REDIS_URL');
-  const bots = resolveBots(settings, problems);
+  // A BOTS_FILE refused by its own check (a path of megabytes, say) is not opened.
+  const bots = errors.some((e) => e.property === 'BOTS_FILE') ? [] : resolveBots(settings, problems);
   if (problems.length > 0) throw new ConfigurationError(problems);
   return { settings, bots };
 }

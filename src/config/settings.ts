@@ -7,19 +7,29 @@ import {
   IsString,
   Matches,
   Max,
-  MaxLength,
   Min,
   MinLength,
   ValidateIf,
 } from './class-validator.js';
 import type { Cidr } from '../common/cidr.js';
-import { IsCidrList, IsUpdateTypeList, IsUrlWithScheme } from './validators.js';
+import { IsCidrList, IsUpdateTypeList, IsUrlWithScheme, MaxChars, Satisfies } from './validators.js';
+import {
+  exchangeProblem,
+  mqttTopicProblem,
+  natsSubjectProblem,
+  redisChannelProblem,
+} from './broker-names.js';
+import { endpointProblem } from './endpoint.js';
+import { MAX_NAME_LENGTH, MAX_PATH_LENGTH, MAX_STREAM_NAME_LENGTH, MAX_TOKEN_LENGTH } from './limits.js';
 
+// A value too long to be a number or a boolean is left as it is, unread, for the type check to refuse.
 const toInt = ({ value }: { value: unknown }): unknown =>
-  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+  typeof value === 'string' && value.length <= 32 && /^-?\d+$/.test(value.trim())
+    ? Number(value.trim())
+    : value;
 
 const toBool = ({ value }: { value: unknown }): unknown => {
-  if (typeof value !== 'string') return value;
+  if (typeof value !== 'string' || value.length > 16) return value;
   const v = value.trim().toLowerCase();
   if (['true', '1', 'yes', 'on'].includes(v)) return true;
   if (['false', '0', 'no', 'off'].includes(v)) return false;
@@ -40,6 +50,7 @@ const DOMAIN_PATTERN =
  * `loadSettings`; field names are the public contract — they are the environment variable names.
  */
 export class Settings {
+  @MaxChars(MAX_PATH_LENGTH)
   @IsString()
   ENV_FILE = '.env';
 
@@ -50,14 +61,13 @@ export class Settings {
   @Matches(DOMAIN_PATTERN, {
     message: 'WEBHOOK_DOMAIN must be a public host name, optionally with :port, without scheme or path',
   })
+  @MaxChars(MAX_NAME_LENGTH)
   @IsString({
     message: 'WEBHOOK_DOMAIN is required to register the webhook (or set TELEGRAM_SET_WEBHOOK=false)',
   })
   WEBHOOK_DOMAIN?: string;
 
-  @Matches(/^[A-Za-z0-9._~!$&'()*+,;=:@%/-]+$/, {
-    message: 'WEBHOOK_ENDPOINT must be hash, random, token or a URL path made of URL-safe characters',
-  })
+  @Satisfies('isWebhookEndpoint', endpointProblem)
   @MinLength(1)
   @IsString()
   WEBHOOK_ENDPOINT = 'hash';
@@ -66,6 +76,7 @@ export class Settings {
   @Matches(SECRET_PATTERN, { message: 'WEBHOOK_SECRET must be 1–256 characters of A-Z a-z 0-9 _ -' })
   WEBHOOK_SECRET?: string;
 
+  @MaxChars(MAX_NAME_LENGTH)
   @IsString()
   WEBHOOK_BIND = '0.0.0.0';
 
@@ -107,10 +118,12 @@ export class Settings {
   @Matches(TOKEN_PATTERN, {
     message: 'TELEGRAM_TOKEN does not look like a bot token (<digits>:<characters>)',
   })
+  @MaxChars(MAX_TOKEN_LENGTH)
   @IsString({ message: 'TELEGRAM_TOKEN is required (or list bots in BOTS_FILE)' })
   TELEGRAM_TOKEN?: string;
 
   @IsOptional()
+  @MaxChars(MAX_PATH_LENGTH)
   @IsString()
   BOTS_FILE?: string;
 
@@ -138,7 +151,7 @@ export class Settings {
   @IsBoolean({ message: 'REDIS_QUEUE must be true or false' })
   REDIS_QUEUE = true;
 
-  @MaxLength(512)
+  @MaxChars(MAX_NAME_LENGTH)
   @MinLength(1)
   @IsString()
   REDIS_QUEUE_NAME = 'telegram_bot';
@@ -150,6 +163,7 @@ export class Settings {
   @IsUrlWithScheme(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:'])
   MQTT_URL?: string;
 
+  @Satisfies('isMqttTopic', mqttTopicProblem)
   @MinLength(1)
   @IsString()
   MQTT_TOPIC = 'telegram/{bot}/{type}';
@@ -209,6 +223,7 @@ export class Settings {
   @IsBoolean({ message: 'REDIS_PUBSUB must be true or false' })
   REDIS_PUBSUB = false;
 
+  @Satisfies('isRedisChannel', redisChannelProblem)
   @MinLength(1)
   @IsString()
   REDIS_PUBSUB_CHANNEL = 'telegram.{bot}.{type}';
@@ -225,6 +240,7 @@ export class Settings {
   @IsUrlWithScheme(['amqp:', 'amqps:'])
   AMQP_URL?: string;
 
+  @Satisfies('isExchangeName', exchangeProblem)
   @MinLength(1)
   @IsString()
   AMQP_EXCHANGE = 'telegram';
@@ -237,6 +253,7 @@ export class Settings {
   @IsUrlWithScheme(['nats:', 'tls:'])
   NATS_URL?: string;
 
+  @Satisfies('isNatsSubject', natsSubjectProblem)
   @MinLength(1)
   @IsString()
   NATS_SUBJECT = 'telegram.{bot}.{type}';
@@ -246,6 +263,7 @@ export class Settings {
   NATS_JETSTREAM = true;
 
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'NATS_STREAM must be letters, digits, _ or -' })
+  @MaxChars(MAX_STREAM_NAME_LENGTH)
   NATS_STREAM = 'telegram';
 
   @IsOptional()
@@ -262,10 +280,12 @@ export class Settings {
   POLLING_DELETE_WEBHOOK = false;
 
   @IsOptional()
+  @MaxChars(MAX_PATH_LENGTH)
   @IsString()
   WEBHOOK_CERT?: string;
 
   @IsOptional()
+  @MaxChars(MAX_PATH_LENGTH)
   @IsString()
   WEBHOOK_KEY?: string;
 
