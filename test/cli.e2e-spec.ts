@@ -223,6 +223,17 @@ describe('telegram-receiver CLI', () => {
       expect(run.stderr).toContain('WEBHOOK_PORT');
       expect(run.stderr).not.toContain('not-a-token');
     });
+
+    it('exits 1 when a BOTS_FILE endpoint is not a path Telegram’s requests can reach (x/../y)', async () => {
+      const file = join(dir, 'dot-segment.yaml');
+      writeFileSync(file, `- token: "${ALPHA.token}"\n  endpoint: "x/../y"\n`);
+      const run = await cli(['config', 'check'], { BOTS_FILE: file });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        'BOTS_FILE entry 1: endpoint must be hash, random, token or a URL path: segments of A-Z a-z 0-9 . _ ~ - separated by /, at most 256 characters; it has a "." or ".." segment',
+      );
+      expect(run.stdout).not.toContain('Configuration is valid');
+    });
   });
 
   describe('cert', () => {
