@@ -7,10 +7,17 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule } from './app.module.js';
 import { ConfigurationError, type ReceiverConfig } from './config/load-settings.js';
 import { configFromProcess } from './config/process-config.js';
+import { scrubbingHooks } from './logging/secret-scrubber.js';
 import { loadWebhookTls, type WebhookTls } from './tls/webhook-tls.js';
 
-/** Start-up lines before (and after) the app's own logger exists: the same JSON shape. */
-const logger = pino({ base: { service: 'telegram-receiver', context: 'Bootstrap' } });
+/**
+ * Start-up lines before (and after) the app's own logger exists: the same JSON shape, scrubbed of
+ * the secrets once the configuration is loaded (a failed getMe may echo `/bot<token>/getMe`).
+ */
+const logger = pino({
+  base: { service: 'telegram-receiver', context: 'Bootstrap' },
+  hooks: scrubbingHooks,
+});
 
 async function bootstrap(): Promise<void> {
   let config: ReceiverConfig;
