@@ -102,6 +102,32 @@ export class Settings {
   @IsInt({ message: 'WEBHOOK_MAX_CONNECTIONS must be an integer' })
   WEBHOOK_MAX_CONNECTIONS = 40;
 
+  // — Limits of the webhook listener (see README "Security") —
+
+  @Transform(toInt)
+  @Max(600_000)
+  @Min(100)
+  @IsInt({ message: 'WEBHOOK_HEADERS_TIMEOUT_MS must be an integer' })
+  WEBHOOK_HEADERS_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt)
+  @Max(600_000)
+  @Min(100)
+  @IsInt({ message: 'WEBHOOK_BODY_TIMEOUT_MS must be an integer' })
+  WEBHOOK_BODY_TIMEOUT_MS = 10_000;
+
+  @Transform(toInt)
+  @Max(3_600_000)
+  @Min(100)
+  @IsInt({ message: 'WEBHOOK_KEEPALIVE_TIMEOUT_MS must be an integer' })
+  WEBHOOK_KEEPALIVE_TIMEOUT_MS = 72_000;
+
+  @Transform(toInt)
+  @Max(1_000_000)
+  @Min(1)
+  @IsInt({ message: 'WEBHOOK_MAX_SOCKETS must be an integer' })
+  WEBHOOK_MAX_SOCKETS = 10_000;
+
   @IsOptional()
   @IsUpdateTypeList('WEBHOOK_ALLOWED_UPDATES')
   WEBHOOK_ALLOWED_UPDATES?: string[];

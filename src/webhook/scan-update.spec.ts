@@ -1,10 +1,54 @@
-import { scanUpdate } from './scan-update.js';
-import { parseUpdate, parseUpdateWithJson } from './update-body.js';
+import { isUtf8 } from 'node:buffer';
+import { KIND_PATTERN } from '../common/update-kinds.js';
+import { MAX_DEPTH, scanUpdate } from './scan-update.js';
+import { parseUpdate } from './update-body.js';
 
-/** What JSON.parse decides — parseUpdate's answer before the scan existed; 'invalid' for any error. */
+/**
+ * What the strict rules decide, built on JSON.parse rather than on the scanner's code: valid
+ * UTF-8, valid JSON, an object, `update_id` a safe integer written as one, every other key a kind
+ * name, nesting within MAX_DEPTH; the kind is the first key besides `update_id`.
+ */
 function reference(body: Buffer): { updateId: number; type: string } | 'invalid' {
-  const parsed = parseUpdateWithJson(body);
-  return typeof parsed === 'string' ? 'invalid' : parsed;
+  if (!isUtf8(body)) return 'invalid';
+  const text = body.toString('utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'invalid';
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'invalid';
+  const update = value as Record<string, unknown>;
+  const updateId = update.update_id;
+  if (typeof updateId !== 'number' || !Number.isSafeInteger(updateId)) return 'invalid';
+  const kinds = Object.keys(update).filter((key) => key !== 'update_id');
+  if (!kinds.every((key) => KIND_PATTERN.test(key))) return 'invalid';
+  const { depth, literals } = topLevel(text);
+  if (depth > MAX_DEPTH || !/^-?(0|[1-9][0-9]*)$/.test(literals.get('update_id') ?? '')) return 'invalid';
+  return { updateId, type: kinds[0] ?? 'unknown' };
+}
+
+/** For text JSON.parse accepted: its deepest nesting, and the raw text of each top-level value (last wins). */
+function topLevel(text: string): { depth: number; literals: Map<string, string> } {
+  const literals = new Map<string, string>();
+  let depth = 0;
+  let deepest = 0;
+  let key: string | undefined;
+  let valueStart = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (depth === 1 && valueStart < 0) key = JSON.parse(text.slice(start, i + 1)) as string;
+    } else if (c === ':' && depth === 1) valueStart = i + 1;
+    else if (c === '{' || c === '[') deepest = Math.max(deepest, ++depth);
+    if ((c === ',' && depth === 1) || ((c === '}' || c === ']') && depth-- === 1)) {
+      if (key !== undefined && valueStart >= 0) literals.set(key, text.slice(valueStart, i).trim());
+      valueStart = -1;
+    }
+  }
+  return { depth: deepest, literals };
 }
 
 /** A small deterministic PRNG (mulberry32), so a failure reproduces. */
@@ -41,6 +85,9 @@ const UPDATES = [
   { update_id: -42 },
 ];
 
+const KIND_REASON =
+  'update kind must be a name of a-z, 0-9 and _ that starts with a letter, at most 64 characters';
+
 describe('scanUpdate', () => {
   it('reads update_id and the kind of real updates without JSON.parse, however they are spaced', () => {
     for (const update of UPDATES)
@@ -55,17 +102,99 @@ describe('scanUpdate', () => {
   });
 
   it.each([
-    ['an escaped key', '{"update\\u005fid":1,"message":{}}', { updateId: 1, type: 'message' }],
-    ['update_id written as 1.0', '{"update_id":1.0,"message":{}}', { updateId: 1, type: 'message' }],
-    ['update_id written as 1e3', '{"update_id":1e3}', { updateId: 1000, type: 'unknown' }],
+    ['an escaped key', '{"update\\u005fid":1,"m\\u0065ssage":{}}', { updateId: 1, type: 'message' }],
+    [
+      'deep nesting within the limit',
+      `{"update_id":5,"x":${'['.repeat(MAX_DEPTH - 1)}${']'.repeat(MAX_DEPTH - 1)}}`,
+      { updateId: 5, type: 'x' },
+    ],
+    [
+      'a kind Telegram may add one day',
+      '{"update_id":7,"brand_new_kind2":{}}',
+      { updateId: 7, type: 'brand_new_kind2' },
+    ],
+    [
+      'UTF-8 of every length',
+      '{"update_id":8,"message":{"text":"é ✓ 𝄞 Ада"}}',
+      { updateId: 8, type: 'message' },
+    ],
+  ])('accepts %s', (_name, text, expected) => {
+    expect(reference(Buffer.from(text))).toEqual(expected);
+    expect(scanUpdate(Buffer.from(text))).toEqual(expected);
+  });
+
+  it.each([
+    [
+      'update_id written as 1.0',
+      '{"update_id":1.0,"message":{}}',
+      'update_id must be written as an integer, such as 123 (not 1.0 or 1e3)',
+    ],
+    [
+      'update_id written as 123e3',
+      '{"update_id":123e3}',
+      'update_id must be written as an integer, such as 123 (not 1.0 or 1e3)',
+    ],
     ['an update_id past 2^53', '{"update_id":9007199254740993}', 'update_id must be an integer'],
-    ['deep nesting', `{"update_id":5,"x":${'['.repeat(100)}${']'.repeat(100)}}`, { updateId: 5, type: 'x' }],
     ['update_id as a string', '{"update_id":"5"}', 'update_id must be an integer'],
     ['a missing update_id', '{"message":{}}', 'update_id must be an integer'],
     ['an array', '[1]', 'body must be a JSON object'],
-  ])('leaves %s to JSON.parse, and parseUpdate still answers right', (_name, text, expected) => {
-    expect(scanUpdate(Buffer.from(text))).toBeUndefined();
-    expect(parseUpdate(Buffer.from(text))).toEqual(expected);
+    [
+      'a lone continuation byte',
+      Buffer.from([...Buffer.from('{"update_id":1,"message":{"text":"'), 0x80, ...Buffer.from('"}}')]),
+      'body is not valid UTF-8',
+    ],
+    [
+      'an overlong form',
+      Buffer.from([...Buffer.from('{"update_id":1,"message":{"text":"'), 0xc0, 0xaf, ...Buffer.from('"}}')]),
+      'body is not valid UTF-8',
+    ],
+    [
+      'an encoded surrogate',
+      Buffer.from([
+        ...Buffer.from('{"update_id":1,"message":{"text":"'),
+        0xed,
+        0xa0,
+        0x80,
+        ...Buffer.from('"}}'),
+      ]),
+      'body is not valid UTF-8',
+    ],
+    [
+      'a truncated sequence',
+      Buffer.from([...Buffer.from('{"update_id":1,"message":{"text":"'), 0xe2, 0x9c, ...Buffer.from('"}}')]),
+      'body is not valid UTF-8',
+    ],
+    [
+      'a code point past U+10FFFF',
+      Buffer.from([
+        ...Buffer.from('{"update_id":1,"message":{"text":"'),
+        0xf4,
+        0x90,
+        0x80,
+        0x80,
+        ...Buffer.from('"}}'),
+      ]),
+      'body is not valid UTF-8',
+    ],
+    ['a kind with a slash and a wildcard', '{"update_id":1,"a/#":{}}', KIND_REASON],
+    ['a kind that is a wildcard', '{"update_id":1,"+":{}}', KIND_REASON],
+    ['a kind with a dot', '{"update_id":1,"a.b":{}}', KIND_REASON],
+    ['a kind with a space', '{"update_id":1,"a b":{}}', KIND_REASON],
+    ['a kind with a NUL', '{"update_id":1,"a\\u0000b":{}}', KIND_REASON],
+    ['an upper-case kind', '{"update_id":1,"Message":{}}', KIND_REASON],
+    ['a kind of 65 characters', `{"update_id":1,"${'k'.repeat(65)}":{}}`, KIND_REASON],
+    ['a kind of 70,000 characters', `{"update_id":1,"${'k'.repeat(70_000)}":{}}`, KIND_REASON],
+    ['a second key that is not a kind', '{"update_id":1,"message":{},"7":1}', KIND_REASON],
+    [
+      'nesting past the limit',
+      `{"update_id":5,"x":${'['.repeat(MAX_DEPTH)}${']'.repeat(MAX_DEPTH)}}`,
+      `body nests deeper than ${MAX_DEPTH} levels`,
+    ],
+  ])('rejects %s, and says why', (_name, text, reason) => {
+    const body = Buffer.from(text);
+    expect(reference(body)).toBe('invalid');
+    expect(scanUpdate(body)).toBeUndefined();
+    expect(parseUpdate(body)).toBe(reason);
   });
 
   it.each([
@@ -87,25 +216,32 @@ describe('scanUpdate', () => {
     ['mismatched brackets', '{"update_id":1,"a":[}]}'],
     ['an update_id running on', '{"update_id":12abc}'],
   ])('rejects %s, as JSON.parse does', (_name, text) => {
+    expect(parseUpdate(Buffer.from(text))).toBe('body is not valid JSON');
     expect(reference(Buffer.from(text))).toBe('invalid');
     expect(scanUpdate(Buffer.from(text))).toBeUndefined();
   });
 
-  it('never accepts what JSON.parse rejects, and agrees with it on what it accepts (100,000 mutated bodies)', () => {
+  it('decides every one of 100,000 mutated bodies as the reference does', () => {
     const next = random(20261121);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
-    const alphabet = Buffer.from('{}[]":,\\ \t\n-+.0123456789eEtrufalsn\u0001u_idmeg');
+    // JSON's own bytes, bytes of keys and numbers, and the lead and continuation bytes of UTF-8.
+    const alphabet = Buffer.from('{}[]":,\\ \t\n-+.0123456789eEtrufalsn\u0001u_idmegA/#');
+    const utf8 = [0x80, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff];
     let accepted = 0;
+    let rejected = 0;
     for (let round = 0; round < 100_000; round++) {
       const bytes = Buffer.from(JSON.stringify(pick(UPDATES), null, next() < 0.3 ? 1 : undefined));
       let body: Buffer = bytes;
       const edits = 1 + Math.floor(next() * 3);
       for (let e = 0; e < edits; e++) {
         const at = Math.floor(next() * body.length);
+        const dice = next();
         const byte =
-          next() < 0.9
+          dice < 0.8
             ? (alphabet[Math.floor(next() * alphabet.length)] as number)
-            : Math.floor(next() * 256);
+            : dice < 0.9
+              ? pick(utf8)
+              : Math.floor(next() * 256);
         const action = next();
         if (action < 0.4) body = Buffer.concat([body.subarray(0, at), body.subarray(at + 1)]);
         else if (action < 0.7)
@@ -115,16 +251,17 @@ describe('scanUpdate', () => {
           body[at] = byte;
         } else body = body.subarray(0, at);
       }
-      const scanned = scanUpdate(body);
-      if (scanned === undefined) continue;
-      accepted++;
+      const scanned = scanUpdate(body) ?? 'invalid';
       const expected = reference(body);
       if (JSON.stringify(scanned) !== JSON.stringify(expected))
         throw new Error(
-          `disagrees with JSON.parse on ${JSON.stringify(body.toString('latin1'))}: ${JSON.stringify(scanned)} vs ${JSON.stringify(expected)}`,
+          `disagrees with the reference on ${JSON.stringify(body.toString('latin1'))}: ${JSON.stringify(scanned)} vs ${JSON.stringify(expected)}`,
         );
+      if (scanned === 'invalid') rejected++;
+      else accepted++;
     }
-    // Many mutations land inside strings and numbers and leave valid JSON: both sides were tried.
+    // Many mutations land inside strings and numbers and leave a valid update: both sides were tried.
     expect(accepted).toBeGreaterThan(10_000);
+    expect(rejected).toBeGreaterThan(10_000);
   });
 });

@@ -1,15 +1,15 @@
+import { KIND_PATTERN, MAX_KIND_LENGTH, TELEGRAM_UPDATE_KINDS } from '../common/update-kinds.js';
 import type { ParsedUpdate } from './update-body.js';
 
 /**
- * The fast path of `parseUpdate`: one pass over the bytes that checks the body is well-formed
- * JSON (RFC 8259) and reads the top-level `update_id` and the update's kind — without decoding
- * the body to a string or building its objects. Returns `undefined` for anything it does not
- * accept as-is (bad JSON, but also escaped top-level keys, an `update_id` written as `1.0` or
- * `1e3`, nesting deeper than MAX_DEPTH), and `parseUpdate` then decides with `JSON.parse`; so it
- * must never accept what `JSON.parse` rejects, and the unit tests hold it to that.
+ * `parseUpdate`'s one pass over the bytes: checks that the body is well-formed JSON (RFC 8259) in
+ * valid UTF-8, that the top-level `update_id` is written as an integer (`-?(0|[1-9][0-9]*)`, not
+ * `1.0` or `1e3`) and that every other top-level key is a kind name (KIND_PATTERN), and reads
+ * `update_id` and the kind (the first such key) — without decoding the body to a string or
+ * building its objects. Returns `undefined` to reject; `explainRejection` then says why.
  *
- * Like `JSON.parse` on the UTF-8 decoding of the body, it does not check that the bytes are valid
- * UTF-8: the exact bytes are published either way.
+ * Strict on purpose: Telegram never sends anything else, and consumers in Python, Go or Rust refuse
+ * invalid UTF-8 or a fractional id. The unit tests hold it to a reference built on `JSON.parse`.
  */
 export function scanUpdate(b: Uint8Array): ParsedUpdate | undefined {
   const n = b.length;
@@ -28,12 +28,12 @@ export function scanUpdate(b: Uint8Array): ParsedUpdate | undefined {
       i = skipSpace(b, keyEnd);
       if (b[i] !== COLON) return undefined;
       i = skipSpace(b, i + 1);
-      const keyLength = keyEnd - 1 - keyStart;
-      // An escaped key (`"update\u005fid"`) is left to JSON.parse.
-      if (hasByte(b, BACKSLASH, keyStart, keyStart + keyLength)) return undefined;
-      if (keyLength === UPDATE_ID.length && sameBytes(b, keyStart, UPDATE_ID)) {
+      let key = keyKind(b, keyStart, keyEnd - 1);
+      // An escaped key (`"update\u005fid"`) is decoded; Telegram never sends one.
+      if (key === ESCAPED) key = escapedKeyKind(b, keyStart, keyEnd - 1);
+      if (key === IS_UPDATE_ID) {
         // Last one wins, as with JSON.parse. `1.0`, `1e3` or `12x` stop the integer short of a
-        // comma or brace, which the code below then refuses: JSON.parse decides those.
+        // comma or brace, which the code below refuses.
         const end = endOfInteger(b, i);
         if (end < 0) return undefined;
         updateId = integerAt(b, i, end);
@@ -41,7 +41,8 @@ export function scanUpdate(b: Uint8Array): ParsedUpdate | undefined {
         if (Math.abs(updateId) > Number.MAX_SAFE_INTEGER) return undefined;
         i = end;
       } else {
-        type ??= kindName(b, keyStart, keyStart + keyLength);
+        if (key === NOT_A_KIND) return undefined;
+        type ??= typeof key === 'string' ? key : kindName(b, keyStart, keyEnd - 1);
         i = skipValue(b, i);
         if (i < 0) return undefined;
       }
@@ -58,9 +59,44 @@ export function scanUpdate(b: Uint8Array): ParsedUpdate | undefined {
   return { updateId, type: type ?? 'unknown' };
 }
 
-/** Containers deeper than this are left to JSON.parse (Telegram's updates nest a dozen levels). */
-const MAX_DEPTH = 64;
+/** Levels of objects and arrays at most, the update itself included (Telegram's nest a dozen). */
+export const MAX_DEPTH = 256;
 const stack = new Uint8Array(MAX_DEPTH);
+
+/** What a top-level key is: `update_id`, a kind name (bytes still in the body, or decoded), or neither. */
+const IS_UPDATE_ID = 0;
+const IS_KIND = 1;
+const NOT_A_KIND = 2;
+const ESCAPED = 3;
+type KeyKind = typeof IS_UPDATE_ID | typeof IS_KIND | typeof NOT_A_KIND | typeof ESCAPED | string;
+
+/** Sorts the key between `start` and `end` (its bytes, without quotes) by KIND_PATTERN's rule. */
+function keyKind(b: Uint8Array, start: number, end: number): KeyKind {
+  const length = end - start;
+  if (length === UPDATE_ID.length && sameBytes(b, start, UPDATE_ID)) return IS_UPDATE_ID;
+  if (length === 0 || length > MAX_KIND_LENGTH || !KIND_FIRST[b[start] as number]) {
+    return hasByte(b, BACKSLASH, start, end) ? ESCAPED : NOT_A_KIND;
+  }
+  for (let k = start + 1; k < end; k++) {
+    const c = b[k] as number;
+    if (!KIND_REST[c]) return c === BACKSLASH || hasByte(b, BACKSLASH, k, end) ? ESCAPED : NOT_A_KIND;
+  }
+  return IS_KIND;
+}
+
+/** The rare escaped key, decoded by JSON.parse and sorted the same way; the kind's name when it is one. */
+function escapedKeyKind(b: Uint8Array, start: number, end: number): KeyKind {
+  const name = JSON.parse(
+    Buffer.from(b.buffer, b.byteOffset + start - 1, end - start + 2).toString('utf8'),
+  ) as string;
+  if (name === 'update_id') return IS_UPDATE_ID;
+  return KIND_PATTERN.test(name) ? name : NOT_A_KIND;
+}
+
+/** Bytes a kind name may start with (`a-z`), and continue with (`a-z 0-9 _`). */
+const KIND_FIRST = new Uint8Array(256).fill(1, 0x61, 0x7b);
+const KIND_REST = new Uint8Array(256).fill(1, 0x61, 0x7b).fill(1, 0x30, 0x3a);
+KIND_REST[0x5f] = 1;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -81,8 +117,11 @@ const NULL = Buffer.from('null');
 /** Bytes that may follow `\` in a JSON string (`u` is checked apart, for its four hex digits). */
 const ESCAPES = new Uint8Array(256);
 for (const c of '"\\/bfnrt') ESCAPES[c.charCodeAt(0)] = 1;
-/** Bytes that stand for themselves inside a JSON string: all but `"`, `\` and control bytes. */
-const PLAIN = new Uint8Array(256).fill(1, 0x20);
+/**
+ * ASCII bytes that stand for themselves inside a JSON string: all but `"`, `\\` and control bytes.
+ * Bytes from 0x80 start a UTF-8 sequence, checked apart.
+ */
+const PLAIN = new Uint8Array(256).fill(1, 0x20, 0x80);
 PLAIN[QUOTE] = 0;
 PLAIN[BACKSLASH] = 0;
 const HEX = new Uint8Array(256);
@@ -119,9 +158,36 @@ function endOfString(b: Uint8Array, i: number): number {
           return -1;
         i += 4;
       } else if (!ESCAPES[e]) return -1;
-    } else if (c < 0x20) return -1;
+    } else if (c >= 0x80) {
+      i = endOfUtf8(b, i, c);
+      if (i < 0) return -1;
+    } else return -1;
   }
   return -1;
+}
+
+/**
+ * `i` is at the lead byte `c` (≥ 0x80) of a UTF-8 sequence; the index of its last byte, or -1 when
+ * it is not well-formed (Unicode, table 3-7: no overlong forms, no surrogates, nothing past U+10FFFF).
+ */
+function endOfUtf8(b: Uint8Array, i: number, c: number): number {
+  const c1 = b[i + 1] as number;
+  if (c >= 0xc2 && c <= 0xdf) return isContinuation(c1) ? i + 1 : -1;
+  if (c >= 0xe0 && c <= 0xef) {
+    const low = c === 0xe0 ? 0xa0 : 0x80;
+    const high = c === 0xed ? 0x9f : 0xbf;
+    return c1 >= low && c1 <= high && isContinuation(b[i + 2]) ? i + 2 : -1;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const low = c === 0xf0 ? 0x90 : 0x80;
+    const high = c === 0xf4 ? 0x8f : 0xbf;
+    return c1 >= low && c1 <= high && isContinuation(b[i + 2]) && isContinuation(b[i + 3]) ? i + 3 : -1;
+  }
+  return -1;
+}
+
+function isContinuation(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x80 && c <= 0xbf;
 }
 
 function skipDigits(b: Uint8Array, i: number): number {
@@ -177,10 +243,11 @@ function skipValue(b: Uint8Array, i: number): number {
     // A value starts at i.
     const c = b[i];
     if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      // The update itself is the first level, this container the (depth + 2)th.
+      if (depth + 2 > MAX_DEPTH) return -1;
       i = skipSpace(b, i + 1);
       if (b[i] === (c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY)) i++;
       else {
-        if (depth === MAX_DEPTH) return -1;
         stack[depth++] = c;
         if (c === OPEN_OBJECT) {
           i = skipKey(b, i);
@@ -224,18 +291,15 @@ function skipKey(b: Uint8Array, i: number): number {
 }
 
 /**
- * The kind's name as a string, from a small cache: the same few kinds arrive all day, and a
- * cached string is neither allocated again nor hashed again by the maps it is looked up in.
+ * The kind's name as a string, from a cache of Telegram's kinds: the same few arrive all day, and
+ * a cached string is neither allocated again nor hashed again by the maps it is looked up in.
+ * Other kinds are not cached, so a flood of made-up names cannot crowd out the real ones.
  */
-const kinds: { bytes: Buffer; name: string }[] = [];
-const MAX_KINDS = 64;
+const kinds = [...TELEGRAM_UPDATE_KINDS].map((name) => ({ bytes: Buffer.from(name), name }));
 
 function kindName(b: Uint8Array, start: number, end: number): string {
   const length = end - start;
   for (const kind of kinds)
     if (kind.bytes.length === length && sameBytes(b, start, kind.bytes)) return kind.name;
-  const bytes = Buffer.from(b.subarray(start, end));
-  const name = bytes.toString('utf8');
-  if (kinds.length < MAX_KINDS) kinds.push({ bytes, name });
-  return name;
+  return Buffer.from(b.buffer, b.byteOffset + start, length).toString('latin1');
 }

@@ -1,46 +1,57 @@
-import { scanUpdate } from './scan-update.js';
 import type { FastifyInstance } from 'fastify';
+import { scanUpdate } from './scan-update.js';
+import { explainRejection } from './update-rejection.js';
 
 /** Telegram drops single updates over 512 KiB; accept up to 1 MiB. */
 export const MAX_BODY_BYTES = 1024 * 1024;
-/** Past this the connection is not worth reading to its end: answer 413 at once. */
-const HARD_LIMIT_BYTES = 8 * MAX_BODY_BYTES;
 
-/** Marks a body that was over MAX_BODY_BYTES; the handler answers 413 after the guards ran. */
+/** Marks a body that went over MAX_BODY_BYTES: the handler answers 413 without reading the rest. */
 export const BODY_TOO_LARGE = Symbol('body-too-large');
 export type WebhookBody = Buffer | typeof BODY_TOO_LARGE | undefined;
 
+/** Marks the error a content-type parser gets when the client went away before its body was whole. */
+export const ABORTED = Symbol('aborted');
+
 /**
- * Replaces Fastify's body parsers: every body is kept as the exact bytes received, so what is
- * published is what Telegram sent, never a re-serialisation. An oversized body is not rejected
- * here but marked, so the subnet and secret checks still come first.
+ * The webhook's only body parser (in its own Fastify context, so the app's other routes keep
+ * theirs): every body is kept as the exact bytes received, so what is published is what Telegram
+ * sent, never a re-serialisation. The subnet, path, secret and announced-length checks ran before
+ * the first byte is read; a body that grows past MAX_BODY_BYTES anyway (chunked, or longer than
+ * announced) is not read further.
  */
 export function registerRawBodyParser(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (_request, payload, done) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    payload.on('data', (chunk: Buffer) => {
+    let settled = false;
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      else if (size > HARD_LIMIT_BYTES) {
-        payload.removeAllListeners('data');
-        payload.resume();
-        done(Object.assign(new Error('body exceeds 1 MiB'), { statusCode: 413 }), undefined);
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
       }
-    });
+      settled = true;
+      payload.off('data', onData);
+      payload.pause();
+      done(null, BODY_TOO_LARGE);
+    };
+    payload.on('data', onData);
     payload.on('end', () => {
-      if (size > HARD_LIMIT_BYTES) return;
+      if (settled) return;
+      settled = true;
+      done(null, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    });
+    payload.on('error', () => {
+      if (settled) return;
+      settled = true;
       done(
-        null,
-        size > MAX_BODY_BYTES
-          ? BODY_TOO_LARGE
-          : chunks.length === 1
-            ? chunks[0]
-            : Buffer.concat(chunks, size),
+        Object.assign(new Error('the client closed the connection before its body was received'), {
+          [ABORTED]: true,
+        }),
+        undefined,
       );
     });
-    payload.on('error', (error) => done(error, undefined));
   });
 }
 
@@ -50,34 +61,11 @@ export interface ParsedUpdate {
 }
 
 /**
- * Checks that a body is a JSON object with an integer `update_id` and finds its kind: the one key
- * besides `update_id` (unknown kinds pass through untouched). Returns an error text otherwise.
+ * Checks that a body is an update: valid UTF-8, a JSON object, `update_id` an integer literal, and
+ * every other top-level key a kind name (KIND_PATTERN) — the first of them is the update's kind
+ * (unknown kinds pass through untouched). Returns a short reason otherwise.
  */
 export function parseUpdate(body: Buffer): ParsedUpdate | string {
-  if (body.length === 0) return 'body is empty';
-  // Telegram's updates take the one-pass scan; whatever it leaves is decided by JSON.parse.
-  return scanUpdate(body) ?? parseUpdateWithJson(body);
-}
-
-/** The same check with JSON.parse: what decides whatever `scanUpdate` leaves, and its reference in tests. */
-export function parseUpdateWithJson(body: Buffer): ParsedUpdate | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'body is not valid JSON';
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    return 'body must be a JSON object';
-  const update = value as Record<string, unknown>;
-  const updateId = update.update_id;
-  if (typeof updateId !== 'number' || !Number.isSafeInteger(updateId)) return 'update_id must be an integer';
-  let type = 'unknown';
-  for (const key in update) {
-    if (key !== 'update_id') {
-      type = key;
-      break;
-    }
-  }
-  return { updateId, type };
+  // One pass over the bytes decides; only a rejected body is looked at again, to say why.
+  return scanUpdate(body) ?? explainRejection(body);
 }

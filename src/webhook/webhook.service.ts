@@ -15,6 +15,7 @@ import { PublishError } from '../publisher/publish.error.js';
 import { PublishService } from '../publisher/publish.service.js';
 import { encodePayload } from '../publisher/payload.js';
 import type { Bot } from '../telegram/bot-registry.service.js';
+import { RejectionLog } from './rejection-log.js';
 import { BODY_TOO_LARGE, parseUpdate, type WebhookBody } from './update-body.js';
 
 /** Seconds Telegram is asked to wait before resending after a 503. */
@@ -35,6 +36,7 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
     private readonly publisher: PublishService,
     private readonly shutdown: ShutdownState,
     private readonly metrics: MetricsService,
+    private readonly rejections: RejectionLog,
     @Inject(RECEIVER_CONFIG) private readonly config: ReceiverConfig,
   ) {
     this.format = config.settings.PUBLISH_FORMAT;
@@ -47,31 +49,30 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
       return unavailable(reply, 'shutting down; retry against another replica');
     }
     const body = request.body as WebhookBody;
-    const parsed =
-      body === BODY_TOO_LARGE
-        ? 'body exceeds 1 MiB'
-        : body === undefined
-          ? 'body is empty'
-          : parseUpdate(body);
+    if (body === BODY_TOO_LARGE) {
+      this.metrics.requestRejected(bot.idText, 'too_large');
+      this.rejections.warn('too_large', `Rejected a request for ${bot.label}: body exceeds 1 MiB`);
+      // The rest of the body is not read: close the connection rather than drain it.
+      void reply.header('connection', 'close');
+      return error(reply, 413, 'Payload Too Large', 'body exceeds 1 MiB');
+    }
+    const parsed = body === undefined ? 'body is empty' : parseUpdate(body);
     if (typeof parsed === 'string') {
-      const tooLarge = body === BODY_TOO_LARGE;
-      this.metrics.requestRejected(bot.idText, tooLarge ? 'too_large' : 'bad_request');
-      this.logger.warn(`Rejected a request for ${bot.label}: ${parsed}`);
-      return tooLarge
-        ? error(reply, 413, 'Payload Too Large', parsed)
-        : error(reply, 400, 'Bad Request', parsed);
+      this.metrics.requestRejected(bot.idText, 'bad_request');
+      this.rejections.warn('bad_request', `Rejected a request for ${bot.label}: ${parsed}`);
+      return error(reply, 400, 'Bad Request', parsed);
     }
     this.metrics.updateReceived(bot, parsed.type);
-
     this.inFlight++;
     try {
       const receivedAt = Date.now();
+      const raw = body as Buffer;
       const result = await this.publisher.publish({
         bot,
         updateId: parsed.updateId,
         type: parsed.type,
-        raw: body as Buffer,
-        payload: encodePayload(this.format, bot, parsed.updateId, parsed.type, body as Buffer, receivedAt),
+        raw,
+        payload: encodePayload(this.format, bot, parsed.updateId, parsed.type, raw, receivedAt),
         receivedAt,
       });
       if (result === 'duplicate') this.metrics.updateDuplicate(bot, parsed.type);
@@ -79,7 +80,8 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
     } catch (failure) {
       if (!(failure instanceof PublishError)) throw failure;
       this.metrics.requestRejected(bot.idText, 'publish_failed');
-      this.logger.warn(
+      this.rejections.warn(
+        'publish_failed',
         `Update ${parsed.updateId} of ${bot.label} not stored, answered 503: ${failure.message}`,
       );
       unavailable(reply, 'update not stored; retry later');
