@@ -20,7 +20,13 @@ describe('RejectionLog', () => {
     const sut = new RejectionLog();
     for (let i = 0; i < 20_000; i++) sut.warn('secret', `line ${i}`);
     for (let i = 0; i < 3; i++) sut.debug('aborted', `aborted ${i}`);
-    expect(warn.mock.calls.map((call) => call[0] as string)).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4']);
+    expect(warn.mock.calls.map((call) => call[0] as string)).toEqual([
+      'line 0',
+      'line 1',
+      'line 2',
+      'line 3',
+      'line 4',
+    ]);
     expect(debug).toHaveBeenCalledTimes(3);
 
     jest.advanceTimersByTime(10_000);
