@@ -1,5 +1,4 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { KIND_PATTERN } from '../common/update-kinds.js';
 import { mqttTopicProblem } from './broker-names.js';
@@ -13,6 +12,7 @@ import {
   MAX_TOKEN_LENGTH,
   tooLong,
 } from './limits.js';
+import { readWithin, tooLargeFile } from './read-within.js';
 import { SECRET_PATTERN, TOKEN_PATTERN, type Settings } from './settings.js';
 
 /** One bot the service receives updates for, with everything derived from its token resolved. */
@@ -99,46 +99,14 @@ export function deriveSecret(token: string): string {
   return derive('secret', token);
 }
 
-const BOTS_FILE_LIMIT = `the limit is ${MAX_BOTS_FILE_BYTES / 1024 / 1024} MiB (${MAX_BOTS_FILE_BYTES} bytes)`;
-
-/**
- * The file's text, or a problem when it cannot be read or is larger than MAX_BOTS_FILE_BYTES: a
- * regular file is refused by its size before a byte is read; a pipe or a device, which has no size,
- * is read one byte past the limit at most.
- */
-function readBounded(path: string): { text: string } | { problem: string } {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const { size } = fstatSync(fd);
-    if (size > MAX_BOTS_FILE_BYTES)
-      return { problem: `BOTS_FILE is ${size} bytes; ${BOTS_FILE_LIMIT}: ${path}` };
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.max(size + 1 - total, 65_536));
-      const read = readSync(fd, chunk, 0, chunk.length, null);
-      if (read === 0) return { text: Buffer.concat(chunks, total).toString('utf8') };
-      chunks.push(chunk.subarray(0, read));
-      total += read;
-      if (total > MAX_BOTS_FILE_BYTES) {
-        return {
-          problem: `BOTS_FILE holds more than ${MAX_BOTS_FILE_BYTES} bytes; ${BOTS_FILE_LIMIT}: ${path}`,
-        };
-      }
-    }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    return { problem: `BOTS_FILE cannot be read (${code}): ${path}` };
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 function readBotsFile(path: string, problems: string[]): BotEntry[] {
-  const file = readBounded(path);
-  if ('problem' in file) {
-    problems.push(file.problem);
+  const file = readWithin(path, MAX_BOTS_FILE_BYTES);
+  if ('error' in file) {
+    problems.push(`BOTS_FILE cannot be read (${file.error}): ${path}`);
+    return [];
+  }
+  if ('tooLarge' in file) {
+    problems.push(`BOTS_FILE ${tooLargeFile(file.tooLarge, MAX_BOTS_FILE_BYTES)}: ${path}`);
     return [];
   }
   const { text } = file;

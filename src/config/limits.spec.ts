@@ -2,7 +2,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigurationError, loadConfig, SETTING_NAMES } from './load-settings.js';
+import { ConfigurationError, loadConfig, readEnvironment, SETTING_NAMES } from './load-settings.js';
 
 const TOKEN = '123456:AAH-secret_token_value';
 
@@ -52,6 +52,18 @@ describe('BOTS_FILE size', () => {
     } finally {
       writer.kill();
     }
+  });
+});
+
+describe('ENV_FILE size', () => {
+  it('refuses an env file over 1 MiB by its size, before reading it', () => {
+    const file = tempFile('big.env');
+    truncateSync(file, 2 * 1024 * 1024);
+    expect(() => readEnvironment({ ENV_FILE: file })).toThrow(
+      new ConfigurationError([`ENV_FILE ${file} is 2097152 bytes; the limit is 1 MiB (1048576 bytes)`]),
+    );
+    writeFileSync(file, 'WEBHOOK_PORT=9100\n');
+    expect(readEnvironment({ ENV_FILE: file }).WEBHOOK_PORT).toBe('9100');
   });
 });
 

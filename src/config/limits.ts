@@ -35,6 +35,9 @@ export const MAX_ROUTES = 64;
  */
 export const MAX_BOTS_FILE_BYTES = 16 * 1024 * 1024;
 
+/** Largest env file (ENV_FILE) read: settings are a few lines; a larger file is a mistake. */
+export const MAX_ENV_FILE_BYTES = 1024 * 1024;
+
 /** `NAME is 70000 characters long; the limit is 512` — the length, never the value. */
 export function tooLong(name: string, length: number, limit: number): string {
   return `${name} is ${length} characters long; the limit is ${limit}`;

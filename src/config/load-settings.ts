@@ -1,9 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { plainToInstance } from 'class-transformer';
 import type { ValidationError } from 'class-validator';
+import { errorMessage } from '../common/error-message.js';
 import { getMetadataStorage, validateSync } from './class-validator.js';
 import { resolveBots, type BotConfig } from './bots.js';
+import { MAX_ENV_FILE_BYTES } from './limits.js';
+import { readWithin, tooLargeFile } from './read-within.js';
 import { Settings } from './settings.js';
 
 /** Thrown at boot when settings are wrong; the message lists every problem, one per line, and no secret. */
@@ -38,11 +41,16 @@ export const SETTING_NAMES: readonly string[] = [
 export function readEnvironment(env: RawEnvironment): RawEnvironment {
   const file = env.ENV_FILE || '.env';
   if (!existsSync(file)) return { ...env };
+  const read = readWithin(file, MAX_ENV_FILE_BYTES);
+  if ('error' in read) throw new ConfigurationError([`ENV_FILE ${file} cannot be read (${read.error})`]);
+  if ('tooLarge' in read) {
+    throw new ConfigurationError([`ENV_FILE ${file} ${tooLargeFile(read.tooLarge, MAX_ENV_FILE_BYTES)}`]);
+  }
   let parsed: Record<string, string>;
   try {
-    parsed = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+    parsed = parseEnv(read.text) as Record<string, string>;
   } catch (error) {
-    throw new ConfigurationError([`ENV_FILE ${file} cannot be read: ${(error as Error).message}`]);
+    throw new ConfigurationError([`ENV_FILE ${file} cannot be read: ${errorMessage(error)}`]);
   }
   return { ...parsed, ...env };
 }
