@@ -56,6 +56,39 @@ describe('PublishService', () => {
     expect(a.publish).toHaveBeenCalledTimes(2);
   });
 
+  it('names the targets that had not confirmed when PUBLISH_TIMEOUT_MS runs out, and counts each once', async () => {
+    const counted = { updatePublished: jest.fn(), publishFailed: jest.fn() };
+    let failLate: (error: Error) => void = () => undefined;
+    const fast = target('fast', () => Promise.resolve('published'));
+    const slow = target('slow', () => new Promise<PublishResult>((_resolve, reject) => (failLate = reject)));
+    const stuck = target('stuck', () => new Promise<PublishResult>(() => undefined));
+    const sut = new PublishService(
+      [fast, slow, stuck],
+      new MemoryDedupStore(60_000, 10),
+      config(60, 50),
+      counted as unknown as MetricsService,
+    );
+    await expect(sut.publish(update(30))).rejects.toThrow(
+      new PublishError('slow, stuck', 'no confirmation within 50 ms'),
+    );
+    expect(counted.publishFailed.mock.calls).toEqual([['slow'], ['stuck']]);
+    // The slow target's late failure was already counted as the timeout.
+    failLate(new Error('gave up'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(counted.publishFailed).toHaveBeenCalledTimes(2);
+  });
+
+  it('names the dedup store when it is what is slow', async () => {
+    const a = target('a', () => Promise.resolve('published'));
+    const dedup = new MemoryDedupStore(60_000, 10);
+    dedup.has = () => new Promise<boolean>(() => undefined);
+    const sut = new PublishService([a], dedup, config(60, 50), metrics);
+    await expect(sut.publish(update(31))).rejects.toThrow(
+      new PublishError('dedup', 'no confirmation within 50 ms'),
+    );
+    expect(a.publish).not.toHaveBeenCalled();
+  });
+
   it('rejects within PUBLISH_TIMEOUT_MS when a target never confirms', async () => {
     const a = target('a', () => new Promise<PublishResult>(() => undefined));
     const sut = new PublishService([a], new MemoryDedupStore(60_000, 10), config(60, 50), metrics);

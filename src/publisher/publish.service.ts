@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { errorMessage } from '../common/error-message.js';
 import { PerBotKind } from '../common/per-bot-kind.js';
 import { TELEGRAM_UPDATE_KINDS } from '../common/update-kinds.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
@@ -21,6 +22,7 @@ import {
  */
 interface InFlight {
   readonly promise: Promise<PublishResult>;
+  readonly delivery: Delivery;
   readonly startedAt: number;
 }
 
@@ -79,11 +81,11 @@ export class PublishService {
    * rejects with PublishError otherwise — the caller answers 503 and Telegram resends.
    */
   publish(update: InboundUpdate): Promise<PublishResult> {
-    const targets = this.targetsFor(update);
+    const delivery = new Delivery(this.targetsFor(update));
     // Without dedup, or when every target deduplicates atomically itself (the Redis queue's claim
     // and enqueue), there is nothing to coordinate here: copies are settled by the target.
-    if (!this.dedupEnabled || targets.every(deduplicatesItself)) {
-      return this.guard('publish', this.deliver(targets, update));
+    if (!this.dedupEnabled || delivery.targets.every(deduplicatesItself)) {
+      return this.guard(delivery, this.deliver(delivery, update));
     }
     const key = `${update.bot.idText}:${update.updateId}`;
     const running = this.inFlight.get(key);
@@ -92,52 +94,57 @@ export class PublishService {
     // stuck for longer than STALE_IN_FLIGHT_MS is given up on and published anew.
     if (running && Date.now() - running.startedAt < STALE_IN_FLIGHT_MS) {
       return this.guard(
-        'publish',
+        running.delivery,
         running.promise.then(() => 'duplicate' as const),
+        false,
       );
     }
-    const promise = this.publishOnce(key, targets, update);
-    const entry = { promise, startedAt: Date.now() };
+    const promise = this.publishOnce(key, delivery, update);
+    const entry = { promise, delivery, startedAt: Date.now() };
     this.inFlight.set(key, entry);
     void promise.then(
       () => this.forget(key, entry),
       () => this.forget(key, entry),
     );
-    return this.guard('publish', promise);
+    return this.guard(delivery, promise);
   }
 
   private forget(key: string, entry: InFlight): void {
     if (this.inFlight.get(key) === entry) this.inFlight.delete(key);
   }
 
-  private async publishOnce(
-    key: string,
-    targets: readonly UpdatePublisher[],
-    update: InboundUpdate,
-  ): Promise<PublishResult> {
+  private async publishOnce(key: string, delivery: Delivery, update: InboundUpdate): Promise<PublishResult> {
     // Reached only when some target does not deduplicate itself (see publish()): the update is
     // marked seen only after every target confirmed, so a failed publish is never taken for a duplicate.
     if (await this.dedup.has(key).catch(dedupFailed)) return 'duplicate';
-    const result = await this.deliver(targets, update);
+    const result = await this.deliver(delivery, update);
+    delivery.stage = 'marking';
     try {
       await this.dedup.add(key);
     } catch (error) {
       // Every target has the update: answer 200 anyway. A redelivery may be published again.
-      this.logger.warn(`Could not mark update ${key} as seen: ${(error as Error).message}`);
+      this.logger.warn(`Could not mark update ${key} as seen: ${errorMessage(error)}`);
     }
     return result;
   }
 
   /** Publishes to every target; rejects with a PublishError naming the first target that failed. */
-  private deliver(targets: readonly UpdatePublisher[], update: InboundUpdate): Promise<PublishResult> {
+  private deliver(delivery: Delivery, update: InboundUpdate): Promise<PublishResult> {
+    delivery.stage = 'publishing';
+    const { targets } = delivery;
     // One target (the usual case) takes no extra promise.
-    if (targets.length === 1) return this.deliverTo(targets[0] as UpdatePublisher, update);
-    return Promise.all(targets.map((t) => this.deliverTo(t, update))).then((results) =>
+    if (targets.length === 1) return this.deliverTo(targets[0] as UpdatePublisher, 0, delivery, update);
+    return Promise.all(targets.map((t, i) => this.deliverTo(t, i, delivery, update))).then((results) =>
       results.length > 0 && results.every((r) => r === 'duplicate') ? 'duplicate' : 'published',
     );
   }
 
-  private deliverTo(target: UpdatePublisher, update: InboundUpdate): Promise<PublishResult> {
+  private deliverTo(
+    target: UpdatePublisher,
+    position: number,
+    delivery: Delivery,
+    update: InboundUpdate,
+  ): Promise<PublishResult> {
     const started = performance.now();
     let publishing: Promise<PublishResult>;
     try {
@@ -148,6 +155,7 @@ export class PublishService {
     }
     return publishing.then(
       (result) => {
+        delivery.answered(position);
         if (result === 'published') {
           const seconds = (performance.now() - started) / 1000;
           this.metrics.updatePublished(update.bot, update.type, target.name, seconds);
@@ -155,19 +163,31 @@ export class PublishService {
         return result;
       },
       (error: unknown) => {
-        this.metrics.publishFailed(target.name);
+        delivery.answered(position);
+        // Not counted a second time when it fails after PUBLISH_TIMEOUT_MS already counted it.
+        if (!delivery.timedOut) this.metrics.publishFailed(target.name);
         return targetFailed(target, error);
       },
     );
   }
 
-  /** Bounds one operation by PUBLISH_TIMEOUT_MS and turns any failure into a PublishError naming the target. */
-  private guard<T>(target: string, operation: Promise<T>): Promise<T> {
+  /**
+   * Bounds a publish by PUBLISH_TIMEOUT_MS. When time runs out, the PublishError names the targets
+   * that had not confirmed (or the dedup store, when it was the slow part), and each such target
+   * is counted in publish_failures_total — `count` is false for a copy waiting on another's publish,
+   * which counts for both.
+   */
+  private guard<T>(delivery: Delivery, operation: Promise<T>, count = true): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new PublishError(target, `no confirmation within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        const slow = delivery.stage === 'publishing' ? delivery.pending() : [];
+        if (count && !delivery.timedOut) {
+          delivery.timedOut = true;
+          for (const target of slow) this.metrics.publishFailed(target.name);
+        }
+        const names = slow.length > 0 ? slow.map((t) => t.name).join(', ') : 'dedup';
+        reject(new PublishError(names, `no confirmation within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
       operation.then(
         (value) => {
           clearTimeout(timer);
@@ -175,25 +195,41 @@ export class PublishService {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(
-            error instanceof PublishError
-              ? error
-              : new PublishError(target, String((error as Error).message)),
-          );
+          reject(error instanceof PublishError ? error : new PublishError('publish', errorMessage(error)));
         },
       );
     });
   }
 }
 
+/**
+ * One update's way to its targets: which have answered, so that a timeout can name the others.
+ * Up to 31 targets are tracked in a bit mask (no allocation beyond this object); past that, the
+ * rest count as answered once all the tracked ones have.
+ */
+class Delivery {
+  /** What the publish is waiting on: the dedup store before and after, the targets between. */
+  stage: 'checking' | 'publishing' | 'marking' = 'checking';
+  timedOut = false;
+  private answeredMask = 0;
+
+  constructor(readonly targets: readonly UpdatePublisher[]) {}
+
+  answered(position: number): void {
+    if (position < 31) this.answeredMask |= 1 << position;
+  }
+
+  pending(): UpdatePublisher[] {
+    return this.targets.filter((_, i) => i >= 31 || (this.answeredMask & (1 << i)) === 0);
+  }
+}
+
 function targetFailed(target: UpdatePublisher, error: unknown): never {
-  throw error instanceof PublishError
-    ? error
-    : new PublishError(target.name, String((error as Error)?.message ?? error));
+  throw error instanceof PublishError ? error : new PublishError(target.name, errorMessage(error));
 }
 
 function dedupFailed(error: unknown): never {
-  throw new PublishError('dedup', String((error as Error)?.message ?? error));
+  throw new PublishError('dedup', errorMessage(error));
 }
 
 function deduplicatesItself(target: UpdatePublisher): boolean {
