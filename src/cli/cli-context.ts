@@ -5,6 +5,7 @@ import {
   type RawEnvironment,
   type ReceiverConfig,
 } from '../config/load-settings.js';
+import { configSecrets, knownSecrets } from '../logging/secret-scrubber.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { BotRegistry } from '../telegram/bot-registry.service.js';
 import { TelegramClient } from '../telegram/telegram.client.js';
@@ -27,11 +28,22 @@ export interface CliContext {
 export function loadCliConfig(context: CliContext, overrides: RawEnvironment = {}): ReceiverConfig {
   try {
     // A command serves no metrics: the counters the shared services touch stay off.
-    return loadConfig(readEnvironment({ ...context.env, ...overrides, METRICS_ENABLED: 'false' }));
+    return rememberSecrets(
+      loadConfig(readEnvironment({ ...context.env, ...overrides, METRICS_ENABLED: 'false' })),
+    );
   } catch (error) {
     if (error instanceof ConfigurationError) throw new CliError(error.message, EXIT_USAGE);
     throw error;
   }
+}
+
+/**
+ * From here on the process's output (`processOutput`) is scrubbed of this configuration's tokens
+ * and secrets. Every command that loads a configuration passes it through here.
+ */
+export function rememberSecrets(config: ReceiverConfig): ReceiverConfig {
+  knownSecrets.add(...configSecrets(config));
+  return config;
 }
 
 /** The raw settings (environment over ENV_FILE) for commands that need a few values, not a valid whole. */

@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { knownSecrets } from '../logging/secret-scrubber.js';
 
 /**
  * Where the CLI writes: its own output is the product here, so it goes to stdout/stderr directly
@@ -15,16 +16,26 @@ export interface CliOutput {
   stderr(text: string): void;
 }
 
+/**
+ * The process's stdout and stderr, every write scrubbed of the secrets of the configuration a
+ * command loaded (`loadCliConfig`): messages mask tokens themselves (`123456:***`), this is the
+ * second line for text the CLI does not control, such as a Bot API error echoing `/bot<token>/…`.
+ */
 export const processOutput: CliOutput = {
-  line: (text) => void process.stdout.write(`${text}\n`),
-  warn: (text) => void process.stderr.write(`warning: ${text}\n`),
-  error: (text) => void process.stderr.write(`error: ${text}\n`),
-  stderr: (text) => void process.stderr.write(text),
+  line: (text) => write(process.stdout, `${text}\n`),
+  warn: (text) => write(process.stderr, `warning: ${text}\n`),
+  error: (text) => write(process.stderr, `error: ${text}\n`),
+  stderr: (text) => write(process.stderr, text),
 };
+
+function write(stream: NodeJS.WriteStream, text: string): void {
+  stream.write(knownSecrets.scrub(text));
+}
 
 /**
  * Nest's Logger inside the shared services (the Telegram client's retry notices, the registrar)
- * while a CLI command runs: warnings and errors reach the user, progress logs stay quiet.
+ * while a CLI command runs: warnings and errors reach the user, progress logs stay quiet. They go
+ * through `output`, which scrubs them like every other line (`processOutput`).
  */
 export class CliLogger implements LoggerService {
   constructor(private readonly output: CliOutput) {}

@@ -10,7 +10,7 @@ import {
 import { Settings } from '../../config/settings.js';
 import { NGROK_DOMAIN, resolveWebhookDomain } from '../../telegram/ngrok.js';
 import { loadWebhookTls, type WebhookTls } from '../../tls/webhook-tls.js';
-import { readCliEnvironment, type CliContext } from '../cli-context.js';
+import { readCliEnvironment, rememberSecrets, type CliContext } from '../cli-context.js';
 import { EXIT_FAILED, EXIT_OK } from '../cli.error.js';
 import { displaySetting, maskToken } from '../mask.js';
 import { webhookPortWarning, type Runner } from './command-helpers.js';
@@ -40,7 +40,7 @@ export async function configCheck(context: CliContext, options: ConfigCheckOptio
   let config: ReceiverConfig;
   let tls: WebhookTls | undefined;
   try {
-    config = loadConfig(readCliEnvironment(context));
+    config = rememberSecrets(loadConfig(readCliEnvironment(context)));
     tls = loadWebhookTls(config.settings);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
