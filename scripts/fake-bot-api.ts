@@ -9,7 +9,8 @@
  * can assert what the service actually sent, and faults (error answers, reset connections) can be
  * injected per method. See /work/shared/TELEGRAM.md for the contract it mimics.
  *
- * Tokens are secrets even in tests: nothing here logs them or puts them in an error message.
+ * Tokens are secrets even in tests: nothing here logs them or puts them in an error message, except
+ * an injected failure with `echo`, which does so on purpose.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -63,6 +64,13 @@ export interface FailureOptions {
   times?: number;
   /** Only calls with this token fail; others pass untouched. */
   token?: string;
+  /**
+   * Echoes the request in the description, as a misbehaving proxy or Bot API server might (and
+   * unlike everything else here, puts the token into it): `'path'` appends
+   * `: method /bot<token>/<method> not found`, `'params'` also ` with <the parameters as JSON>`
+   * (setWebhook's `secret_token` included). For tests that output never leaks what comes back.
+   */
+  echo?: 'path' | 'params';
 }
 
 export type RealisticUpdateKind =
@@ -98,6 +106,7 @@ interface FailureRule {
   status: number;
   description: string;
   retryAfter?: number;
+  echo?: 'path' | 'params';
   remaining: number;
 }
 
@@ -214,6 +223,7 @@ export class FakeBotApi {
       remaining: opts.times ?? 1,
       ...(opts.token === undefined ? {} : { token: opts.token }),
       ...(retryAfter === undefined ? {} : { retryAfter }),
+      ...(opts.echo === undefined ? {} : { echo: opts.echo }),
     });
   }
 
@@ -319,7 +329,12 @@ export class FakeBotApi {
       (rule) => rule.method === method && (rule.token === undefined || rule.token === token),
     );
     if (injected !== undefined) {
-      return send(res, failure(injected.status, injected.description, injected.retryAfter));
+      const echoed =
+        injected.echo === undefined
+          ? ''
+          : `: method ${requestUrl.pathname} not found` +
+            (injected.echo === 'params' ? ` with ${JSON.stringify(params)}` : '');
+      return send(res, failure(injected.status, injected.description + echoed, injected.retryAfter));
     }
 
     const state = this.bots.get(token);
