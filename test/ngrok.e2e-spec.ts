@@ -13,31 +13,34 @@ const BOT = {
 const PUBLIC_HOST = 'f00d-203-0-113-7.ngrok-free.app';
 
 /**
- * A stand-in for the local ngrok agent's API (`GET /api/tunnels`, as ngrok v3 answers it). Until
- * `tunnelUp` is set it has no tunnel, like an agent that is still connecting.
+ * A stand-in for the local ngrok agent's API (`GET /api/tunnels`, as ngrok v3 answers it). It
+ * answers the first `pollsWithoutTunnel` polls with no tunnel, like an agent that is still
+ * connecting, and every later one with the tunnel: counted in polls, not in time, so a service that
+ * boots slowly still meets the agent before its tunnel is up.
  */
 class NgrokAgentStub {
-  tunnelUp = false;
-  requests = 0;
+  pollsWithoutTunnel = Infinity;
+  polls = 0;
   url = '';
   private readonly server = createServer((request, response) => {
-    this.requests++;
     if (request.url !== '/api/tunnels') {
       response.writeHead(404).end();
       return;
     }
-    const tunnels = this.tunnelUp
-      ? [
-          {
-            name: 'command_line',
-            uri: '/api/tunnels/command_line',
-            public_url: `https://${PUBLIC_HOST}`,
-            proto: 'https',
-            config: { addr: 'http://localhost:8000', inspect: true },
-            metrics: {},
-          },
-        ]
-      : [];
+    this.polls++;
+    const tunnels =
+      this.polls > this.pollsWithoutTunnel
+        ? [
+            {
+              name: 'command_line',
+              uri: '/api/tunnels/command_line',
+              public_url: `https://${PUBLIC_HOST}`,
+              proto: 'https',
+              config: { addr: 'http://localhost:8000', inspect: true },
+              metrics: {},
+            },
+          ]
+        : [];
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ tunnels, uri: '/api/tunnels' }));
   });
@@ -99,15 +102,16 @@ describe('WEBHOOK_DOMAIN=ngrok', () => {
   }
 
   it('registers the webhook at the tunnel’s https URL, waiting for the tunnel to come up', async () => {
-    setTimeout(() => (ngrok.tunnelUp = true), 1200);
+    ngrok.pollsWithoutTunnel = 2;
     app = await startApp(env);
-    expect(ngrok.requests).toBeGreaterThan(1);
+    // Asked again until the tunnel was up, then no more.
+    expect(ngrok.polls).toBe(3);
     expect(api.webhookInfo(BOT.token).url).toBe(`https://${PUBLIC_HOST}/hook`);
     expect(api.calls('setWebhook')).toHaveLength(1);
   });
 
   it('config check prints the URL ngrok gives', async () => {
-    ngrok.tunnelUp = true;
+    ngrok.pollsWithoutTunnel = 0;
     const run = await cli(['config', 'check']);
     expect(run.code).toBe(0);
     expect(run.out).toContain(`Mode: webhook at https://${PUBLIC_HOST}/<endpoint> (from ngrok)`);
