@@ -223,9 +223,12 @@ describe('FakeBotApi', () => {
   });
 
   it('answers a long poll as soon as an update arrives', async () => {
-    const started = Date.now();
+    const polls = api.calls('getUpdates').length;
     const poll = callApi(api, 'getUpdates', { offset: 20, timeout: 30 });
-    setTimeout(() => api.setPendingUpdates(BOT.token, [realisticUpdate(20)]), 100);
+    // Only once the poll is held: an update queued before it arrives would be answered at once anyway.
+    await api.waitFor(() => api.calls('getUpdates').length > polls);
+    const started = Date.now();
+    api.setPendingUpdates(BOT.token, [realisticUpdate(20)]);
 
     const reply = await poll;
 
