@@ -116,6 +116,20 @@ describe('many replicas, one webhook', () => {
     expect(metrics).toContain(`telegram_receiver_webhook_pending_updates{bot="${BOT_ID}"} 0`);
   });
 
+  it('reports a drifted webhook the reconciler cannot restore as degraded, still answering 200', async () => {
+    const a = await replica({ WEBHOOK_RECONCILE_SECONDS: '1' });
+    api.failNext('setWebhook', { status: 500, description: 'Internal Server Error', times: 1000 });
+    await fetch(`${api.url}/bot${TOKEN}/deleteWebhook`, { method: 'POST' });
+    const status = () => a.app.inject({ method: 'GET', url: '/status' });
+    await waitUntil(async () => (await status()).json<{ status?: string }>().status === 'degraded', 5000);
+    const answer = await status();
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({
+      status: 'degraded',
+      details: { webhook: { status: 'degraded', bots: [{ bot: BOT_ID, registered: false }] } },
+    });
+  });
+
   it('counts received, published, duplicate and rejected updates in /metrics', async () => {
     const a = await replica();
     expect((await post(a, 100)).statusCode).toBe(200);

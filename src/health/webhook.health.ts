@@ -6,8 +6,9 @@ import { BotRegistry } from '../telegram/bot-registry.service.js';
 import { WebhookRegistrar } from '../telegram/webhook-registrar.service.js';
 
 /**
- * Reports each bot's webhook registration as last seen (start-up, or the reconciler). Reported,
- * never failed on: a webhook that drifted is the reconciler's to fix, and taking every replica
+ * Reports each bot's webhook registration as last seen (start-up, or the reconciler). A webhook
+ * that drifted (set elsewhere, deleted, or not yet registered) makes it `degraded` — the overall
+ * status says so and the answer stays 200: it is the reconciler's to fix, and taking every replica
  * out of the Service for it would make things worse.
  */
 @Injectable()
@@ -35,6 +36,8 @@ export class WebhookHealthIndicator {
         last_error_message: state?.lastErrorMessage,
       };
     });
-    return session.up({ managed: true, bots });
+    return bots.every((bot) => bot.registered)
+      ? session.up({ managed: true, bots })
+      : session.degraded({ managed: true, bots });
   }
 }
