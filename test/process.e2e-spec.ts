@@ -7,6 +7,7 @@ import { freePort } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { ReceiverProcess } from './support/receiver-process.js';
 import { TelegramSender } from './support/telegram-sender.js';
+import { waitUntil } from './support/wait.js';
 
 /** The built service run as a user runs it: `node dist/main.js` with environment variables. */
 const TOKEN = '333333:AAH_process-bot-token-XYZ';
@@ -152,7 +153,8 @@ describe('node dist/main.js', () => {
       realisticUpdate(5_000_000 + i, { chatId: i % 50 }),
     );
     const run = sender.send(updates);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Mid-run by what the first instance has done, not by the clock: a tenth of the load is queued.
+    await waitUntil(async () => (await redis.llen(queue)) >= 300, 20_000, 10);
     first.signal('SIGTERM');
     expect(await first.exited).toBe(0);
     const second = await ReceiverProcess.start(settings);
