@@ -7,7 +7,8 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { PollingModule } from './polling/polling.module.js';
 import { PublisherModule } from './publisher/publisher.module.js';
 import type { UpdatePublisher } from './publisher/publisher.interface.js';
-import { TelegramModule } from './telegram/telegram.module.js';
+import { BotsModule } from './bots/bots.module.js';
+import { RegistrationModule } from './registration/registration.module.js';
 import { WebhookModule } from './webhook/webhook.module.js';
 
 export interface AppModuleOptions {
@@ -30,9 +31,10 @@ export class AppModule {
         ReceiverConfigModule.forRoot(config),
         LoggingModule.forRoot(config.settings.LOG_LEVEL),
         MetricsModule.forRoot(config.settings.METRICS_ENABLED),
-        TelegramModule,
+        BotsModule,
         PublisherModule.forRoot(config, { publishers: options.publishers, imports: options.imports }),
         WebhookModule,
+        RegistrationModule,
         ...(config.settings.TELEGRAM_MODE === 'polling' ? [PollingModule] : []),
         ...(config.settings.WEBHOOK_STATUS_ENDPOINT ? [HealthModule] : []),
       ],

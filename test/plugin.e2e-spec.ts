@@ -4,6 +4,7 @@
  * /metrics exactly like a built-in target.
  */
 import { Injectable, Module } from '@nestjs/common';
+import { inspect } from 'node:util';
 import type {
   InboundUpdate,
   PublisherHealth,
@@ -22,6 +23,8 @@ const SECRET = 'plugin_secret';
 @Injectable()
 class AuditStore {
   readonly rows: Array<{ bot: number; updateId: number; type: string; body: string }> = [];
+  /** Every `update.bot` the plug-in was handed, as it was handed. */
+  readonly bots: unknown[] = [];
   online = true;
 
   insert(row: { bot: number; updateId: number; type: string; body: string }): Promise<void> {
@@ -42,6 +45,7 @@ class AuditPublisher implements UpdatePublisher {
   constructor(private readonly store: AuditStore) {}
 
   async publish(update: InboundUpdate): Promise<PublishResult> {
+    this.store.bots.push(update.bot);
     await this.store.insert({
       bot: update.bot.id,
       updateId: update.updateId,
@@ -116,5 +120,18 @@ describe('plug-in publisher', () => {
     expect((await status()).code).toBe(200);
     expect((await post(body)).status).toBe(200);
     expect(store.rows.map((row) => row.updateId)).toEqual([501, 502]);
+  });
+
+  it('is handed the bot without its token or secret, however it looks at it', async () => {
+    const store = app.app.get(AuditStore);
+    expect((await post(JSON.stringify(realisticUpdate(503)))).status).toBe(200);
+    const bot = store.bots.at(-1);
+    expect(bot).toMatchObject({ id: BOT_ID, idText: String(BOT_ID), username: 'plugin_test_bot' });
+    const seen = [
+      JSON.stringify(bot),
+      inspect(bot, { showHidden: true, depth: Infinity, getters: true }),
+      JSON.stringify(Object.getOwnPropertyNames(bot).map((key) => (bot as Record<string, unknown>)[key])),
+    ].join('\n');
+    for (const secret of [TOKEN, TOKEN.split(':')[1] as string, SECRET]) expect(seen).not.toContain(secret);
   });
 });

@@ -1,8 +1,9 @@
+import { errorMessage } from '../common/error-message.js';
 import type { BotConfig } from '../config/bots.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { TOKEN_PATTERN } from '../config/settings.js';
-import type { Bot } from '../telegram/bot-registry.service.js';
-import type { WebhookRegistrar } from '../telegram/webhook-registrar.service.js';
+import type { Bot } from '../bots/bot.js';
+import type { BotIdentifier } from '../bots/bot-identifier.service.js';
 import { CliError, EXIT_USAGE } from './cli.error.js';
 import type { CliOutput } from './cli-output.js';
 
@@ -20,7 +21,7 @@ export interface Selection {
  */
 export async function selectBots(
   config: ReceiverConfig,
-  registrar: WebhookRegistrar,
+  identifier: BotIdentifier,
   output: CliOutput,
   selector?: string,
 ): Promise<Selection> {
@@ -30,10 +31,10 @@ export async function selectBots(
   let failed = 0;
   for (const candidate of candidates) {
     try {
-      bots.push(await registrar.identify(candidate));
+      bots.push(await identifier.identify(candidate));
     } catch (error) {
       failed++;
-      output.error((error as Error).message);
+      output.error(errorMessage(error));
     }
   }
   if (selector === undefined || byEndpoint) return { bots, failed };

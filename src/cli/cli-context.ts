@@ -7,10 +7,11 @@ import {
 } from '../config/load-settings.js';
 import { configSecrets, knownSecrets } from '../logging/secret-scrubber.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { BotRegistry } from '../telegram/bot-registry.service.js';
+import { BotIdentifier } from '../bots/bot-identifier.service.js';
+import { BotRegistry } from '../bots/bot-registry.service.js';
+import { WebhookRegistrar } from '../registration/webhook-registrar.service.js';
+import { WebhookStates } from '../registration/webhook-states.js';
 import { TelegramClient } from '../telegram/telegram.client.js';
-import { WebhookLease } from '../telegram/webhook-lease.service.js';
-import { WebhookRegistrar } from '../telegram/webhook-registrar.service.js';
 import { CliError, EXIT_USAGE } from './cli.error.js';
 import type { CliOutput } from './cli-output.js';
 
@@ -58,25 +59,27 @@ export function readCliEnvironment(context: CliContext): RawEnvironment {
 
 export interface TelegramServices {
   readonly telegram: TelegramClient;
-  readonly registry: BotRegistry;
+  readonly identifier: BotIdentifier;
   readonly registrar: WebhookRegistrar;
 }
 
 /**
- * The service's Telegram client and registrar, built directly rather than in a Nest context: as
- * providers their lifecycle hooks would register every webhook at init and delete them at close,
- * which is exactly what a command like `webhook info` must not do. Only the registrar's explicit
- * steps (prepare, identify, register, webhookUrl) are used; the lease has no Redis here, so it is inert.
+ * The service's Telegram client, bot identifier and webhook registrar, built directly rather than
+ * in a Nest context: as providers their lifecycle hooks would identify every bot and register
+ * every webhook at init, which is exactly what a command like `webhook info` must not do. Only
+ * their explicit steps (identify, prepare, register, webhookUrl) are used.
  */
 export function telegramServices(config: ReceiverConfig): TelegramServices {
   const telegram = new TelegramClient(config);
   const registry = new BotRegistry();
-  const registrar = new WebhookRegistrar(
-    config,
+  return {
     telegram,
-    registry,
-    new WebhookLease(config),
-    new MetricsService(config),
-  );
-  return { telegram, registry, registrar };
+    identifier: new BotIdentifier(config, telegram, registry),
+    registrar: new WebhookRegistrar(
+      config,
+      telegram,
+      registry,
+      new WebhookStates(new MetricsService(config)),
+    ),
+  };
 }

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { BotRegistry } from '../telegram/bot-registry.service.js';
-import { WebhookRegistrar } from '../telegram/webhook-registrar.service.js';
+import { BotRegistry } from '../bots/bot-registry.service.js';
+import { WebhookStates } from '../registration/webhook-states.js';
 
 /**
  * Reports each bot's webhook registration as last seen (start-up, or the reconciler). A webhook
@@ -15,7 +15,7 @@ import { WebhookRegistrar } from '../telegram/webhook-registrar.service.js';
 export class WebhookHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
-    private readonly registrar: WebhookRegistrar,
+    private readonly states: WebhookStates,
     private readonly bots: BotRegistry,
     @Inject(RECEIVER_CONFIG) private readonly config: ReceiverConfig,
   ) {}
@@ -27,7 +27,7 @@ export class WebhookHealthIndicator {
       return session.up({ managed: false });
     }
     const bots = this.bots.all().map((bot) => {
-      const state = this.registrar.states.get(bot.id);
+      const state = this.states.get(bot.id);
       return {
         bot: bot.id,
         registered: state?.registered ?? false,

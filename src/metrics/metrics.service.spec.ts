@@ -1,12 +1,12 @@
 import type { PerBotKind } from '../common/per-bot-kind.js';
 import { TELEGRAM_UPDATE_KINDS } from '../common/update-kinds.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import type { Bot } from '../telegram/bot-registry.service.js';
+import type { BotIdentity } from '../bots/bot.js';
 import { MetricsService } from './metrics.service.js';
 
 const config = { settings: { METRICS_ENABLED: true } } as unknown as ReceiverConfig;
-const bot = { index: 1, idText: '42' } as Bot;
-const other = { index: 2, idText: '43' } as Bot;
+const bot = { index: 1, idText: '42' } as BotIdentity;
+const other = { index: 2, idText: '43' } as BotIdentity;
 
 /** The exposition lines of one metric, without its HELP and TYPE lines. */
 async function series(sut: MetricsService, name: string): Promise<string[]> {

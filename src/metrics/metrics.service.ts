@@ -4,7 +4,7 @@ import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { PerBotKind } from '../common/per-bot-kind.js';
 import { metricKind } from '../common/update-kinds.js';
-import type { Bot } from '../telegram/bot-registry.service.js';
+import type { BotIdentity } from '../bots/bot.js';
 import { FastCounter, FastHistogram, type MetricValue } from './tally.js';
 
 /** Why a webhook request was not published. */
@@ -102,17 +102,17 @@ export class MetricsService {
     if (this.enabled) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
   }
 
-  updateReceived(bot: Bot, type: string): void {
+  updateReceived(bot: BotIdentity, type: string): void {
     if (this.enabled) this.tally(bot, type).received.value++;
   }
 
-  updateDuplicate(bot: Bot, type: string): void {
+  updateDuplicate(bot: BotIdentity, type: string): void {
     if (!this.enabled) return;
     const tally = this.tally(bot, type);
     (tally.duplicate ??= this.duplicates.cell(bot.idText, tally.kind)).value++;
   }
 
-  updatePublished(bot: Bot, type: string, target: string, seconds: number): void {
+  updatePublished(bot: BotIdentity, type: string, target: string, seconds: number): void {
     if (!this.enabled) return;
     const tally = this.tally(bot, type);
     let cell = tally.published.get(target);
@@ -122,7 +122,7 @@ export class MetricsService {
   }
 
   /** The cells one bot's updates of one kind are counted in. */
-  private tally(bot: Bot, type: string): KindTally {
+  private tally(bot: BotIdentity, type: string): KindTally {
     return this.tallies.find(bot.index, type) ?? this.labelledTally(bot, metricKind(type));
   }
 
@@ -130,7 +130,7 @@ export class MetricsService {
    * Kept under the label, not the kind: every kind Telegram does not list shares the bot's
    * `other` cells, so neither the series nor this cache grow with the kind names input brings.
    */
-  private labelledTally(bot: Bot, kind: string): KindTally {
+  private labelledTally(bot: BotIdentity, kind: string): KindTally {
     return (
       this.tallies.find(bot.index, kind) ??
       this.tallies.keep(bot.index, kind, {

@@ -6,13 +6,16 @@ import type { MetricsService } from '../metrics/metrics.service.js';
 import { PublishError } from '../publisher/publish.error.js';
 import type { PublishService } from '../publisher/publish.service.js';
 import type { InboundUpdate } from '../publisher/publisher.interface.js';
-import type { Bot, BotRegistry } from '../telegram/bot-registry.service.js';
+import type { Bot, BotIdentity } from '../bots/bot.js';
+import type { BotRegistry } from '../bots/bot-registry.service.js';
+import { StartupError } from '../bots/startup.error.js';
+import { UpdateIntake } from '../publisher/update-intake.service.js';
 import { TelegramApiError } from '../telegram/telegram-api.error.js';
 import type { GetUpdatesParams, RawUpdate, TelegramClient } from '../telegram/telegram.client.js';
-import { StartupError } from '../telegram/webhook-registrar.service.js';
 import { UpdatePoller } from './update-poller.service.js';
 
-const bot = { token: '1:x', id: 1, idText: '1', label: 'bot @one (TELEGRAM_TOKEN)' } as Bot;
+const identity = { index: 1, id: 1, idText: '1', label: 'bot @one (TELEGRAM_TOKEN)' } as BotIdentity;
+const bot = { ...identity, token: '1:x', identity } as unknown as Bot;
 const message = (id: number): RawUpdate => ({ update_id: id, message: { message_id: id, text: `m${id}` } });
 
 /** getUpdates as Telegram answers it: what is pending from `offset` on, or a wait until aborted. */
@@ -51,8 +54,12 @@ function build(
   } as unknown as ReceiverConfig;
   const registry = { all: () => [bot] } as unknown as BotRegistry;
   const publisher = { publish: jest.fn(publish) } as unknown as PublishService;
-  const metrics = { updateReceived: jest.fn(), updateDuplicate: jest.fn() } as unknown as MetricsService;
-  return new UpdatePoller(config, telegram, registry, publisher, metrics);
+  const metrics = {
+    updateReceived: jest.fn(),
+    updateDuplicate: jest.fn(),
+    requestRejected: jest.fn(),
+  } as unknown as MetricsService;
+  return new UpdatePoller(config, telegram, registry, new UpdateIntake(publisher, metrics, config), metrics);
 }
 
 async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {

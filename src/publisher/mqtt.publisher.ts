@@ -33,7 +33,7 @@ export class MqttPublisher implements UpdatePublisher {
   readonly name = 'mqtt';
   readonly types?: ReadonlySet<string>;
   private readonly topic: TopicTemplate;
-  private readonly perBotTopics = new Map<string, TopicTemplate>();
+  private readonly perBotTopics = new Map<number, TopicTemplate>();
 
   constructor(
     @Inject(MQTT_CLIENT) private readonly client: ClientMqtt,
@@ -42,12 +42,12 @@ export class MqttPublisher implements UpdatePublisher {
     this.topic = new TopicTemplate(config.settings.MQTT_TOPIC);
     if (config.settings.MQTT_TYPES) this.types = new Set(config.settings.MQTT_TYPES);
     for (const bot of config.bots) {
-      if (bot.mqttTopic) this.perBotTopics.set(bot.endpoint, new TopicTemplate(bot.mqttTopic));
+      if (bot.mqttTopic) this.perBotTopics.set(bot.index, new TopicTemplate(bot.mqttTopic));
     }
   }
 
   async publish(update: InboundUpdate): Promise<PublishResult> {
-    const template = (update.bot.mqttTopic && this.perBotTopics.get(update.bot.endpoint)) || this.topic;
+    const template = (update.bot.mqttTopic && this.perBotTopics.get(update.bot.index)) || this.topic;
     const topic = template.render(update.bot.idText, update.type);
     // emit() is hot and drops its errors unless subscribed: wait for the PUBACK.
     await lastValueFrom(this.client.emit(topic, new MqttRecord(update.payload, QOS1)), {

@@ -1,4 +1,4 @@
-import type { Bot } from '../telegram/bot-registry.service.js';
+import type { BotIdentity } from '../bots/bot.js';
 
 /**
  * What a target receives as the message body. `raw`: the exact Update bytes Telegram sent.
@@ -7,7 +7,7 @@ import type { Bot } from '../telegram/bot-registry.service.js';
  */
 export function encodePayload(
   format: 'raw' | 'envelope',
-  bot: Bot,
+  bot: BotIdentity,
   updateId: number,
   type: string,
   raw: Buffer,

@@ -6,9 +6,9 @@ import { PublishService } from './publish.service.js';
 import type { InboundUpdate, PublishResult, UpdatePublisher } from './publisher.interface.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
-import type { Bot } from '../telegram/bot-registry.service.js';
+import type { BotIdentity } from '../bots/bot.js';
 
-const bot = { idText: '42', id: 42 } as Bot;
+const bot = { idText: '42', id: 42 } as BotIdentity;
 const update = (updateId: number, type = 'message'): InboundUpdate => ({
   bot,
   updateId,
@@ -141,8 +141,12 @@ describe('PublishService', () => {
       config(0),
       metrics,
     );
-    const routed = { ...bot, index: 3, routes: new Map([['messages', new Set(['routed_kind'])]]) } as Bot;
-    const to = (type: string, of: Bot = bot) =>
+    const routed = {
+      ...bot,
+      index: 3,
+      routes: new Map([['messages', new Set(['routed_kind'])]]),
+    } as BotIdentity;
+    const to = (type: string, of: BotIdentity = bot) =>
       sut.targetsFor({ ...update(1, type), bot: of }).map((t) => t.name);
 
     for (let i = 0; i < 1000; i++) expect(to(`k${i}`)).toEqual(['all']);

@@ -1,8 +1,9 @@
-import type { Bot } from '../telegram/bot-registry.service.js';
+import type { BotIdentity } from '../bots/bot.js';
 
 /** One update as received: the exact bytes Telegram sent, plus what routing and dedup need. */
 export interface InboundUpdate {
-  readonly bot: Bot;
+  /** Who the bot is (id, username, its own routes): never its token or secret. */
+  readonly bot: BotIdentity;
   readonly updateId: number;
   /** The update's kind: its one key besides `update_id` (`message`, `callback_query`, …). */
   readonly type: string;

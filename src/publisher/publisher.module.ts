@@ -16,6 +16,7 @@ import type { BrokerTarget } from './broker-target.js';
 import { MemoryDedupStore, RedisDedupStore, type DedupStore } from './dedup.store.js';
 import { EmbeddedMqttBroker } from './embedded-mqtt-broker.js';
 import { PublishService } from './publish.service.js';
+import { UpdateIntake } from './update-intake.service.js';
 import { DEDUP_STORE, EMBEDDED_BROKER, REDIS_CONNECTION } from './publisher.constants.js';
 import { UPDATE_PUBLISHERS, type UpdatePublisher } from './publisher.interface.js';
 import { RedisQueuePublisher, STORE_UPDATES_COMMAND } from './redis-queue.publisher.js';
@@ -145,7 +146,7 @@ export class PublisherModule {
   static async forRoot(config: ReceiverConfig, options: PublisherModuleOptions = {}): Promise<DynamicModule> {
     const { settings } = config;
     const plugins = options.publishers ?? [];
-    const providers: Provider[] = [PublishService, ...plugins];
+    const providers: Provider[] = [PublishService, UpdateIntake, ...plugins];
     const builtIn: Type<UpdatePublisher>[] = [];
     const connections: OpenConnection[] = [];
 
@@ -208,6 +209,7 @@ export class PublisherModule {
       providers,
       exports: [
         PublishService,
+        UpdateIntake,
         UPDATE_PUBLISHERS,
         DEDUP_STORE,
         ...(settings.REDIS_URL ? [REDIS_CONNECTION] : []),

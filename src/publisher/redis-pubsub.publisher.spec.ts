@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { of, type Observable } from 'rxjs';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import type { Bot } from '../telegram/bot-registry.service.js';
+import type { BotIdentity } from '../bots/bot.js';
 import type { InboundUpdate } from './publisher.interface.js';
 import type { RedisPubSubClient } from './redis-pubsub.client.js';
 import { RedisPubSubPublisher } from './redis-pubsub.publisher.js';
@@ -14,7 +14,7 @@ describe('RedisPubSubPublisher', () => {
     } as unknown as ReceiverConfig;
     const sut = new RedisPubSubPublisher({ emit } as unknown as RedisPubSubClient, config);
     const update: InboundUpdate = {
-      bot: { id: 42, idText: '42' } as Bot,
+      bot: { id: 42, idText: '42' } as BotIdentity,
       updateId: 3,
       type: 'callback_query',
       raw: Buffer.from('{"update_id":3,"callback_query":{}}'),

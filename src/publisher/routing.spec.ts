@@ -30,7 +30,7 @@ const botConfig = (source: string, routes?: BotRoutes): BotConfig => ({
   routes,
 });
 const update = (config: BotConfig, type: string): InboundUpdate => ({
-  bot: { ...config, id: 1, idText: '1', label: 'bot', secretBytes: Buffer.alloc(0) },
+  bot: { index: config.index, id: 1, idText: '1', label: 'bot', routes: config.routes },
   updateId: 1,
   type,
   raw: Buffer.from('{}'),

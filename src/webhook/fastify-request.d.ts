@@ -1,4 +1,4 @@
-import type { Bot } from '../telegram/bot-registry.service.js';
+import type { Bot } from '../bots/bot.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -8,7 +8,7 @@ import {
 import type { FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { BotRegistry } from '../telegram/bot-registry.service.js';
+import { BotRegistry } from '../bots/bot-registry.service.js';
 
 export const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { TelegramModule } from '../telegram/telegram.module.js';
+import { BotsModule } from '../bots/bots.module.js';
 import { RejectionLog } from './rejection-log.js';
 import { SecretTokenGuard } from './secret-token.guard.js';
 import { SubnetGuard } from './subnet.guard.js';
@@ -8,7 +8,7 @@ import { WebhookService } from './webhook.service.js';
 
 /** Receives updates: the webhook route, the subnet guard and the secret-token check. */
 @Module({
-  imports: [TelegramModule],
+  imports: [BotsModule],
   providers: [WebhookRoute, WebhookService, SubnetGuard, SecretTokenGuard, RejectionLog],
   exports: [WebhookService, SubnetGuard, SecretTokenGuard],
 })

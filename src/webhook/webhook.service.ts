@@ -12,9 +12,8 @@ import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PublishError } from '../publisher/publish.error.js';
-import { PublishService } from '../publisher/publish.service.js';
-import { encodePayload } from '../publisher/payload.js';
-import type { Bot } from '../telegram/bot-registry.service.js';
+import { UpdateIntake } from '../publisher/update-intake.service.js';
+import type { Bot } from '../bots/bot.js';
 import { RejectionLog } from './rejection-log.js';
 import { BODY_TOO_LARGE, parseUpdate, type WebhookBody } from './update-body.js';
 
@@ -30,17 +29,14 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
   private readonly logger = new Logger(WebhookService.name);
   private inFlight = 0;
   private drained?: () => void;
-  private readonly format: 'raw' | 'envelope';
 
   constructor(
-    private readonly publisher: PublishService,
+    private readonly intake: UpdateIntake,
     private readonly shutdown: ShutdownState,
     private readonly metrics: MetricsService,
     private readonly rejections: RejectionLog,
     @Inject(RECEIVER_CONFIG) private readonly config: ReceiverConfig,
-  ) {
-    this.format = config.settings.PUBLISH_FORMAT;
-  }
+  ) {}
 
   async receive(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const bot = request.telegramBot as Bot;
@@ -56,26 +52,12 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
       void reply.header('connection', 'close');
       return error(reply, 413, 'Payload Too Large', 'body exceeds 1 MiB');
     }
-    const parsed = body === undefined ? 'body is empty' : parseUpdate(body);
-    if (typeof parsed === 'string') {
-      this.metrics.requestRejected(bot.idText, 'bad_request');
-      this.rejections.warn('bad_request', `Rejected a request for ${bot.label}: ${parsed}`);
-      return error(reply, 400, 'Bad Request', parsed);
-    }
-    this.metrics.updateReceived(bot, parsed.type);
+    if (body === undefined) return this.badRequest(reply, bot, 'body is empty');
+    const parsed = parseUpdate(body);
+    if (typeof parsed === 'string') return this.badRequest(reply, bot, parsed);
     this.inFlight++;
     try {
-      const receivedAt = Date.now();
-      const raw = body as Buffer;
-      const result = await this.publisher.publish({
-        bot,
-        updateId: parsed.updateId,
-        type: parsed.type,
-        raw,
-        payload: encodePayload(this.format, bot, parsed.updateId, parsed.type, raw, receivedAt),
-        receivedAt,
-      });
-      if (result === 'duplicate') this.metrics.updateDuplicate(bot, parsed.type);
+      await this.intake.take(bot.identity, parsed.updateId, parsed.type, body, Date.now());
       void reply.code(200).send();
     } catch (failure) {
       if (!(failure instanceof PublishError)) throw failure;
@@ -88,6 +70,12 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
     } finally {
       if (--this.inFlight === 0) this.drained?.();
     }
+  }
+
+  private badRequest(reply: FastifyReply, bot: Bot, reason: string): void {
+    this.metrics.requestRejected(bot.idText, 'bad_request');
+    this.rejections.warn('bad_request', `Rejected a request for ${bot.label}: ${reason}`);
+    error(reply, 400, 'Bad Request', reason);
   }
 
   /** First step of shutdown: stop taking updates (readiness turns 503 too). */

@@ -3,7 +3,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { NGROK_DOMAIN } from '../../telegram/ngrok.js';
+import { NGROK_DOMAIN } from '../../registration/ngrok.js';
 import {
   generateSelfSignedCertificate,
   hostOf,

@@ -8,7 +8,7 @@ import {
   type ReceiverConfig,
 } from '../../config/load-settings.js';
 import { Settings } from '../../config/settings.js';
-import { NGROK_DOMAIN, resolveWebhookDomain } from '../../telegram/ngrok.js';
+import { NGROK_DOMAIN, resolveWebhookDomain } from '../../registration/ngrok.js';
 import { loadWebhookTls, type WebhookTls } from '../../tls/webhook-tls.js';
 import { readCliEnvironment, rememberSecrets, type CliContext } from '../cli-context.js';
 import { EXIT_FAILED, EXIT_OK } from '../cli.error.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadWebhookTls } from '../../tls/webhook-tls.js';
-import { NGROK_DOMAIN } from '../../telegram/ngrok.js';
+import { NGROK_DOMAIN } from '../../registration/ngrok.js';
 import type { WebhookInfo } from '../../telegram/telegram.types.js';
 import { selectBots } from '../bot-selection.js';
 import { loadCliConfig, telegramServices, type CliContext } from '../cli-context.js';
@@ -44,8 +44,8 @@ export function webhookCommand(program: Command, context: CliContext, run: Runne
 export async function webhookInfo(context: CliContext, options: WebhookOptions): Promise<number> {
   const { output } = context;
   const config = loadCliConfig(context, NOT_REGISTERING);
-  const { telegram, registrar } = telegramServices(config);
-  const { bots, failed } = await selectBots(config, registrar, output, options.bot);
+  const { telegram, identifier, registrar } = telegramServices(config);
+  const { bots, failed } = await selectBots(config, identifier, output, options.bot);
   let expectedUrls = false;
   if (config.settings.TELEGRAM_MODE === 'webhook' && config.settings.WEBHOOK_DOMAIN !== undefined) {
     try {
@@ -108,14 +108,14 @@ export async function webhookSet(context: CliContext, options: WebhookOptions): 
   if (settings.WEBHOOK_DOMAIN === undefined) {
     throw new CliError('WEBHOOK_DOMAIN is required to set a webhook (the public host, or ngrok)', EXIT_USAGE);
   }
-  const { registrar } = telegramServices(config);
+  const { identifier, registrar } = telegramServices(config);
   try {
     await registrar.prepare();
   } catch (error) {
     throw new CliError((error as Error).message, EXIT_USAGE);
   }
   const uploads = settings.WEBHOOK_DOMAIN !== NGROK_DOMAIN && loadWebhookTls(settings)?.selfSigned === true;
-  const { bots, failed } = await selectBots(config, registrar, output, options.bot);
+  const { bots, failed } = await selectBots(config, identifier, output, options.bot);
   let errors = failed;
   let warned = false;
   for (const bot of bots) {
@@ -143,8 +143,8 @@ export async function webhookSet(context: CliContext, options: WebhookOptions): 
 export async function webhookDelete(context: CliContext, options: WebhookOptions): Promise<number> {
   const { output } = context;
   const config = loadCliConfig(context, NOT_REGISTERING);
-  const { telegram, registrar } = telegramServices(config);
-  const { bots, failed } = await selectBots(config, registrar, output, options.bot);
+  const { telegram, identifier } = telegramServices(config);
+  const { bots, failed } = await selectBots(config, identifier, output, options.bot);
   const drop = options.dropPending === true;
   let errors = failed;
   for (const bot of bots) {

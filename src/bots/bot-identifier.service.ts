@@ -1,0 +1,48 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { errorMessage } from '../common/error-message.js';
+import { forEachLimited } from '../common/for-each-limited.js';
+import { RECEIVER_CONFIG } from '../config/config.constants.js';
+import type { BotConfig } from '../config/bots.js';
+import type { ReceiverConfig } from '../config/load-settings.js';
+import { TelegramApiError } from '../telegram/telegram-api.error.js';
+import { TelegramClient } from '../telegram/telegram.client.js';
+import type { Bot } from './bot.js';
+import { BotRegistry } from './bot-registry.service.js';
+import { StartupError } from './startup.error.js';
+
+/** How many bots are identified at once at start-up: enough for hundreds of bots, gentle on the Bot API. */
+const IDENTIFY_CONCURRENCY = 8;
+
+/**
+ * Asks getMe who each configured bot is and adds it to the registry — at start-up for the service
+ * (webhook and polling alike, before anything routes to a bot), on demand for the CLI.
+ */
+@Injectable()
+export class BotIdentifier implements OnModuleInit {
+  constructor(
+    @Inject(RECEIVER_CONFIG) private readonly config: ReceiverConfig,
+    private readonly telegram: TelegramClient,
+    private readonly registry: BotRegistry,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await forEachLimited(this.config.bots, IDENTIFY_CONCURRENCY, async (config) => {
+      await this.identify(config);
+    });
+  }
+
+  /** getMe: who the bot is. Throws StartupError naming the bot by its position, never its token. */
+  async identify(config: BotConfig): Promise<Bot> {
+    try {
+      const me = await this.telegram.getMe(config.token);
+      return this.registry.add(config, me.id, me.username);
+    } catch (error) {
+      if (error instanceof TelegramApiError && error.errorCode === 401) {
+        throw new StartupError(
+          `The Bot API rejected the token of the bot from ${config.source} (401 Unauthorized): check the token`,
+        );
+      }
+      throw new StartupError(`getMe failed for the bot from ${config.source}: ${errorMessage(error)}`);
+    }
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TelegramModule } from '../telegram/telegram.module.js';
+import { BotIdentifier } from './bot-identifier.service.js';
+import { BotRegistry } from './bot-registry.service.js';
+
+/**
+ * The bots this service receives for: who each is (getMe at start-up) and which path leads to it.
+ * The room the runtime bot registry grows in.
+ */
+@Module({
+  imports: [TelegramModule],
+  providers: [BotRegistry, BotIdentifier],
+  exports: [BotRegistry, BotIdentifier],
+})
+export class BotsModule {}

@@ -1,0 +1,55 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { BotRegistry } from '../bots/bot-registry.service.js';
+import { errorMessage } from '../common/error-message.js';
+import { forEachLimited } from '../common/for-each-limited.js';
+import { RECEIVER_CONFIG } from '../config/config.constants.js';
+import type { ReceiverConfig } from '../config/load-settings.js';
+import { TelegramClient } from '../telegram/telegram.client.js';
+import { WebhookLease } from './webhook-lease.service.js';
+import { WebhookReconciler } from './webhook-reconciler.service.js';
+import { REGISTRATION_CONCURRENCY } from './webhook-registrar.service.js';
+
+/**
+ * At shutdown: deletes the webhooks when TELEGRAM_DELETE_WEBHOOK is on and no other replica still
+ * serves the bots (the Redis lease), never dropping pending updates.
+ */
+@Injectable()
+export class WebhookRemover implements OnModuleDestroy {
+  private readonly logger = new Logger(WebhookRemover.name);
+
+  constructor(
+    @Inject(RECEIVER_CONFIG) private readonly config: ReceiverConfig,
+    private readonly telegram: TelegramClient,
+    private readonly registry: BotRegistry,
+    private readonly reconciler: WebhookReconciler,
+    private readonly lease: WebhookLease,
+  ) {}
+
+  async onModuleDestroy(): Promise<void> {
+    // A reconciler round must not set a webhook again after it was deleted.
+    await this.reconciler.stop();
+    if (this.config.settings.TELEGRAM_MODE === 'polling') return;
+    let last: boolean;
+    try {
+      last = await this.lease.release();
+    } catch (error) {
+      // Unsure whether other replicas run: keeping the webhook is the safe side.
+      this.logger.warn(`Replica lease unreadable (${errorMessage(error)}): webhook kept`);
+      return;
+    }
+    if (!this.config.settings.TELEGRAM_DELETE_WEBHOOK) return;
+    if (!last) {
+      this.logger.log('Other replicas still serve these bots: webhook kept');
+      return;
+    }
+    await forEachLimited(this.registry.all(), REGISTRATION_CONCURRENCY, async (bot) => {
+      try {
+        // One attempt with a short timeout: shutdown must not wait on the Bot API's retries.
+        await this.telegram.call(bot.token, 'deleteWebhook', { drop_pending_updates: false }, 5000);
+        this.logger.log(`Webhook deleted for ${bot.label}; pending updates are kept by Telegram`);
+      } catch (error) {
+        this.logger.error(`deleteWebhook failed for ${bot.label}: ${errorMessage(error)}`);
+      }
+    });
+  }
+}
