@@ -8,6 +8,7 @@ import { PollingModule } from './polling/polling.module.js';
 import { PublisherModule } from './publisher/publisher.module.js';
 import type { UpdatePublisher } from './publisher/publisher.interface.js';
 import { BotsModule } from './bots/bots.module.js';
+import { RedisModule } from './redis/redis.module.js';
 import { RegistrationModule } from './registration/registration.module.js';
 import { WebhookModule } from './webhook/webhook.module.js';
 
@@ -31,6 +32,7 @@ export class AppModule {
         ReceiverConfigModule.forRoot(config),
         LoggingModule.forRoot(config.settings.LOG_LEVEL),
         MetricsModule.forRoot(config.settings.METRICS_ENABLED),
+        RedisModule.forRoot(config.settings),
         BotsModule,
         PublisherModule.forRoot(config, { publishers: options.publishers, imports: options.imports }),
         WebhookModule,

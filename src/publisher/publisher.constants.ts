@@ -1,5 +1,3 @@
-/** The ioredis connection shared by the Redis queue and the Redis dedup store. */
-export const REDIS_CONNECTION = Symbol('telegram-receiver:redis-connection');
 /** The Nest MQTT `ClientProxy`. */
 export const MQTT_CLIENT = Symbol('telegram-receiver:mqtt-client');
 /** The dedup store (Redis-backed with REDIS_URL, in-memory otherwise). */

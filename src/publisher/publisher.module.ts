@@ -8,18 +8,17 @@ import {
   type Provider,
   type Type,
 } from '@nestjs/common';
-import { Redis } from 'ioredis';
-import { RECEIVER_CONFIG } from '../config/config.constants.js';
+import type { Redis } from 'ioredis';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { redactUrl } from '../common/redact.js';
 import type { BrokerTarget } from './broker-target.js';
 import { MemoryDedupStore, RedisDedupStore, type DedupStore } from './dedup.store.js';
 import { EmbeddedMqttBroker } from './embedded-mqtt-broker.js';
 import { PublishService } from './publish.service.js';
 import { UpdateIntake } from './update-intake.service.js';
-import { DEDUP_STORE, EMBEDDED_BROKER, REDIS_CONNECTION } from './publisher.constants.js';
+import { REDIS_CONNECTION } from '../redis/redis.constants.js';
+import { DEDUP_STORE, EMBEDDED_BROKER } from './publisher.constants.js';
 import { UPDATE_PUBLISHERS, type UpdatePublisher } from './publisher.interface.js';
-import { RedisQueuePublisher, STORE_UPDATES_COMMAND } from './redis-queue.publisher.js';
+import { RedisQueuePublisher } from './redis-queue.publisher.js';
 import { validateBotRoutes } from './routing.js';
 
 /** Options of `PublisherModule.forRoot` (passed through `AppModule.forRoot`). */
@@ -72,44 +71,6 @@ class ConnectionCloser implements OnApplicationShutdown {
   }
 }
 
-function redisConnection(): Provider {
-  return {
-    provide: REDIS_CONNECTION,
-    inject: [RECEIVER_CONFIG],
-    useFactory: async ({ settings }: ReceiverConfig): Promise<Redis> => {
-      const logger = new Logger('RedisConnection');
-      const url = settings.REDIS_URL as string;
-      const redis = new Redis(url, {
-        lazyConnect: true,
-        // No offline queue: while Redis is down a publish fails at once and Telegram gets a
-        // fast 503, instead of updates piling up in memory.
-        enableOfflineQueue: false,
-        autoResendUnfulfilledCommands: false,
-        maxRetriesPerRequest: 1,
-        // Concurrent requests share one write to the socket. The queue batches updates itself.
-        enableAutoPipelining: true,
-        autoPipeliningIgnoredCommands: [STORE_UPDATES_COMMAND],
-        connectTimeout: 5000,
-        retryStrategy: (times) => Math.min(100 * times, 2000),
-      });
-      let reportedDown = false;
-      redis.on('error', (error: Error) => {
-        if (reportedDown) return;
-        reportedDown = true;
-        logger.error(`Redis at ${redactUrl(url)} is unavailable: ${error.message}; reconnecting`);
-      });
-      redis.on('ready', () => {
-        if (reportedDown) logger.log(`Redis at ${redactUrl(url)} is back`);
-        reportedDown = false;
-      });
-      // Opened eagerly so a Redis that is down at start is reported at start; the service still
-      // starts (readiness stays 503) and recovers by itself once Redis answers.
-      await redis.connect().catch(() => undefined);
-      return redis;
-    },
-  };
-}
-
 /**
  * Publishers in use, in a fixed order: Redis queue, Redis pub/sub, MQTT, RabbitMQ, NATS, then
  * plug-ins — with each bot's BOTS_FILE `routes` applied.
@@ -150,14 +111,6 @@ export class PublisherModule {
     const builtIn: Type<UpdatePublisher>[] = [];
     const connections: OpenConnection[] = [];
 
-    if (settings.REDIS_URL) {
-      providers.push(redisConnection());
-      connections.push({
-        name: 'Redis',
-        token: REDIS_CONNECTION,
-        close: (redis) => (redis as Redis).quit().catch(() => (redis as Redis).disconnect()),
-      });
-    }
     // REDIS_QUEUE=false keeps Redis for dedup (and pub/sub) without the queue.
     if (settings.REDIS_URL && settings.REDIS_QUEUE) {
       providers.push(RedisQueuePublisher);
@@ -172,10 +125,13 @@ export class PublisherModule {
       !settings.AMQP_URL &&
       !settings.NATS_URL &&
       plugins.length === 0;
-    const targets: BrokerTarget[] = [];
     if (settings.REDIS_URL && settings.REDIS_PUBSUB) {
-      targets.push((await import('./redis-pubsub.target.js')).redisPubSubTarget());
+      // On the shared Redis connection: no client code of its own to load.
+      const { RedisPubSubPublisher } = await import('./redis-pubsub.publisher.js');
+      providers.push(RedisPubSubPublisher);
+      builtIn.push(RedisPubSubPublisher);
     }
+    const targets: BrokerTarget[] = [];
     if (settings.MQTT_URL || embedded) targets.push((await import('./mqtt.target.js')).mqttTarget());
     if (settings.AMQP_URL) targets.push((await import('./amqp.target.js')).amqpTarget());
     if (settings.NATS_URL) targets.push((await import('./nats.target.js')).natsTarget());
@@ -207,13 +163,7 @@ export class PublisherModule {
       global: true,
       imports: options.imports ?? [],
       providers,
-      exports: [
-        PublishService,
-        UpdateIntake,
-        UPDATE_PUBLISHERS,
-        DEDUP_STORE,
-        ...(settings.REDIS_URL ? [REDIS_CONNECTION] : []),
-      ],
+      exports: [PublishService, UpdateIntake, UPDATE_PUBLISHERS, DEDUP_STORE],
     };
   }
 }

@@ -1,18 +1,17 @@
 import { jest } from '@jest/globals';
-import { of, type Observable } from 'rxjs';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import type { BotIdentity } from '../bots/bot.js';
 import type { InboundUpdate } from './publisher.interface.js';
-import type { RedisPubSubClient } from './redis-pubsub.client.js';
+import type { Redis } from 'ioredis';
 import { RedisPubSubPublisher } from './redis-pubsub.publisher.js';
 
 describe('RedisPubSubPublisher', () => {
   it('publishes the payload on REDIS_PUBSUB_CHANNEL and filters on REDIS_PUBSUB_TYPES', async () => {
-    const emit = jest.fn((_channel: string, _payload: Buffer): Observable<undefined> => of(undefined));
+    const publish = jest.fn((_channel: string, _payload: Buffer) => Promise.resolve(1));
     const config = {
       settings: { REDIS_PUBSUB_CHANNEL: 'bots:{bot}:{type}', REDIS_PUBSUB_TYPES: ['callback_query'] },
     } as unknown as ReceiverConfig;
-    const sut = new RedisPubSubPublisher({ emit } as unknown as RedisPubSubClient, config);
+    const sut = new RedisPubSubPublisher({ publish } as unknown as Redis, config);
     const update: InboundUpdate = {
       bot: { id: 42, idText: '42' } as BotIdentity,
       updateId: 3,
@@ -22,7 +21,7 @@ describe('RedisPubSubPublisher', () => {
       receivedAt: 0,
     };
     await expect(sut.publish(update)).resolves.toBe('published');
-    expect(emit).toHaveBeenCalledWith('bots:42:callback_query', update.payload);
+    expect(publish).toHaveBeenCalledWith('bots:42:callback_query', update.payload);
     expect(sut.types).toEqual(new Set(['callback_query']));
     expect(sut.name).toBe('redis-pubsub');
   });

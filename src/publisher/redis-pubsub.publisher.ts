@@ -1,21 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { lastValueFrom } from 'rxjs';
+import type { Redis } from 'ioredis';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { describeError } from './background-reconnect.js';
+import { REDIS_CONNECTION } from '../redis/redis.constants.js';
 import type {
   InboundUpdate,
   PublisherHealth,
   PublishResult,
   UpdatePublisher,
 } from './publisher.interface.js';
-import { RedisPubSubClient } from './redis-pubsub.client.js';
 import { TopicTemplate } from './topic-template.js';
 
 /**
  * Redis PUBLISH on REDIS_PUBSUB_CHANNEL (default `telegram.{bot}.{type}`), beside the Redis queue
- * when REDIS_PUBSUB=true. Lossy: confirmed once Redis answered the PUBLISH, but only subscribers
- * connected at that moment receive the message — nothing keeps it for the others.
+ * when REDIS_PUBSUB=true, on the shared Redis connection. Lossy: confirmed once Redis answered the
+ * PUBLISH, but only subscribers connected at that moment receive the message — nothing keeps it.
  */
 @Injectable()
 export class RedisPubSubPublisher implements UpdatePublisher {
@@ -24,7 +23,7 @@ export class RedisPubSubPublisher implements UpdatePublisher {
   private readonly channel: TopicTemplate;
 
   constructor(
-    private readonly client: RedisPubSubClient,
+    @Inject(REDIS_CONNECTION) private readonly redis: Redis,
     @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
   ) {
     this.channel = new TopicTemplate(config.settings.REDIS_PUBSUB_CHANNEL);
@@ -32,20 +31,14 @@ export class RedisPubSubPublisher implements UpdatePublisher {
   }
 
   async publish(update: InboundUpdate): Promise<PublishResult> {
-    try {
-      // emit() is hot and drops its errors unless subscribed: wait for Redis's answer.
-      await lastValueFrom(
-        this.client.emit(this.channel.render(update.bot.idText, update.type), update.payload),
-        { defaultValue: undefined },
-      );
-    } catch (error) {
-      // ClientRedis rejects with a bare string while reconnecting: give PublishService an Error.
-      throw new Error(describeError(error));
-    }
+    // The exact payload bytes: no Nest `{pattern, data}` packet around them.
+    await this.redis.publish(this.channel.render(update.bot.idText, update.type), update.payload);
     return 'published';
   }
 
   health(): PublisherHealth {
-    return this.client.health();
+    return this.redis.status === 'ready'
+      ? { up: true }
+      : { up: false, reason: `redis connection is ${this.redis.status}` };
   }
 }

@@ -2,16 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { REDIS_CONNECTION } from './publisher.constants.js';
+import { REDIS_CONNECTION } from '../redis/redis.constants.js';
+import { STORE_UPDATES_COMMAND } from '../redis/redis.module.js';
 import type {
   InboundUpdate,
   PublisherHealth,
   PublishResult,
   UpdatePublisher,
 } from './publisher.interface.js';
-
-/** The ioredis command (a Lua script) that stores a batch of updates; it bypasses auto-pipelining. */
-export const STORE_UPDATES_COMMAND = 'storeUpdates';
 
 /**
  * Stores a batch of updates, each in one atomic step: claim its dedup key, then push it. A push

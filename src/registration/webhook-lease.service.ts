@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } fro
 import type { Redis } from 'ioredis';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { REDIS_CONNECTION } from '../publisher/publisher.constants.js';
+import { REDIS_CONNECTION } from '../redis/redis.constants.js';
 
 /** How long a replica counts as alive without renewing, and how often it renews. */
 const LEASE_MS = 30_000;
