@@ -3,7 +3,7 @@
  * Kubernetes API and against the app's own contract: probe routes, port, drain
  * timing, non-root user.
  *
- * Schema: kubernetes-models 5.1.0, generated from the Kubernetes v1.36 OpenAPI
+ * Schema: kubernetes-models 4.5.1, generated from the Kubernetes v1.33 OpenAPI
  * document, and @kubernetes-models/prometheus-operator for the ServiceMonitor CRD.
  * Their precompiled JSON-schema validators check types, required fields, enums
  * and formats but let unknown fields through, which `kubectl apply` rejects
