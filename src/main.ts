@@ -9,6 +9,7 @@ import { ConfigurationError, type ReceiverConfig } from './config/load-settings.
 import { configFromProcess } from './config/process-config.js';
 import { scrubbingHooks } from './logging/secret-scrubber.js';
 import { loadWebhookTls, type WebhookTls } from './tls/webhook-tls.js';
+import { errorMessage } from './common/error-message.js';
 
 /**
  * Start-up lines before (and after) the app's own logger exists: the same JSON shape, scrubbed of
@@ -50,6 +51,6 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  logger.error((error as Error).message ?? String(error));
+  logger.error(errorMessage(error));
   process.exit(1);
 });

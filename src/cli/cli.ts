@@ -8,6 +8,7 @@ import { certCommand } from './commands/cert.command.js';
 import type { Runner } from './commands/command-helpers.js';
 import { configCommand } from './commands/config.command.js';
 import { webhookCommand } from './commands/webhook.command.js';
+import { errorMessage } from '../common/error-message.js';
 
 /**
  * Runs one CLI command (`argv` without `node` and the script) and resolves with its exit code:
@@ -24,7 +25,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
         exitCode = await body(...args);
       } catch (error) {
         // The message only: errors of this code base never hold a token; stacks are noise here.
-        output.error((error as Error).message);
+        output.error(errorMessage(error));
         exitCode = error instanceof CliError ? error.exitCode : EXIT_FAILED;
       }
     };

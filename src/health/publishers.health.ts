@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { ShutdownState } from '../common/shutdown.state.js';
-import { UPDATE_PUBLISHERS, type UpdatePublisher } from '../publisher/publisher.interface.js';
+import { UPDATE_PUBLISHERS } from '../publisher/publisher.constants.js';
+import type { UpdatePublisher } from '../publisher/publisher.interface.js';
+import { errorMessage } from '../common/error-message.js';
 
 /**
  * Readiness of the publishing side: each target's connection state as the client already knows
@@ -28,7 +30,7 @@ export class PublishersHealthIndicator {
           return state.up ? session.up() : session.down({ reason: state.reason ?? 'down' });
         } catch (error) {
           // An indicator never throws: a throw would turn the 503 into a 500.
-          return session.down({ reason: (error as Error).message });
+          return session.down({ reason: errorMessage(error) });
         }
       }),
     ];

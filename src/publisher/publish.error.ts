@@ -8,11 +8,3 @@ export class PublishError extends Error {
     this.name = 'PublishError';
   }
 }
-
-/** The service is shutting down and takes no new updates: Telegram will resend them to a live replica. */
-export class DrainingError extends Error {
-  constructor() {
-    super('shutting down');
-    this.name = 'DrainingError';
-  }
-}

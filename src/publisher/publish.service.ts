@@ -8,13 +8,8 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import type { DedupStore } from './dedup.store.js';
 import { PublishError } from './publish.error.js';
 import { namesKind, routesTo } from './routing.js';
-import { DEDUP_STORE } from './publisher.constants.js';
-import {
-  UPDATE_PUBLISHERS,
-  type InboundUpdate,
-  type PublishResult,
-  type UpdatePublisher,
-} from './publisher.interface.js';
+import { DEDUP_STORE, UPDATE_PUBLISHERS } from './publisher.constants.js';
+import type { InboundUpdate, PublishResult, UpdatePublisher } from './publisher.interface.js';
 
 /**
  * The one publishing interface the webhook talks to: routes an update to its targets, waits

@@ -1,3 +1,5 @@
+/** Every `UpdatePublisher` in use, built-in and plug-in, in routing order. */
+export const UPDATE_PUBLISHERS = Symbol('telegram-receiver:update-publishers');
 /** The Nest MQTT `ClientProxy`. */
 export const MQTT_CLIENT = Symbol('telegram-receiver:mqtt-client');
 /** The dedup store (Redis-backed with REDIS_URL, in-memory otherwise). */

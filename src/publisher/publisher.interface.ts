@@ -47,6 +47,3 @@ export interface UpdatePublisher {
   publish(update: InboundUpdate): Promise<PublishResult>;
   health(): PublisherHealth;
 }
-
-/** Injection token: every `UpdatePublisher` in use, built-in and plug-in. */
-export const UPDATE_PUBLISHERS = Symbol('telegram-receiver:update-publishers');

@@ -16,8 +16,8 @@ import { EmbeddedMqttBroker } from './embedded-mqtt-broker.js';
 import { PublishService } from './publish.service.js';
 import { UpdateIntake } from './update-intake.service.js';
 import { REDIS_CONNECTION } from '../redis/redis.constants.js';
-import { DEDUP_STORE, EMBEDDED_BROKER } from './publisher.constants.js';
-import { UPDATE_PUBLISHERS, type UpdatePublisher } from './publisher.interface.js';
+import { DEDUP_STORE, EMBEDDED_BROKER, UPDATE_PUBLISHERS } from './publisher.constants.js';
+import type { UpdatePublisher } from './publisher.interface.js';
 import { RedisQueuePublisher } from './redis-queue.publisher.js';
 import { validateBotRoutes } from './routing.js';
 

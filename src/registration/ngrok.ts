@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redactUrl } from '../common/redact.js';
 import type { Settings } from '../config/settings.js';
+import { errorMessage } from '../common/error-message.js';
 
 /** The WEBHOOK_DOMAIN value that means "whatever public URL the local ngrok agent has". */
 export const NGROK_DOMAIN = 'ngrok';
@@ -51,7 +52,7 @@ export async function resolveNgrokHost(apiUrl: string, options: NgrokLookupOptio
       }
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      problem = cause?.code ?? cause?.message ?? (error as Error).message;
+      problem = cause?.code ?? cause?.message ?? errorMessage(error);
     }
     if (Date.now() + (options.intervalMs ?? POLL_INTERVAL_MS) > deadline) break;
     await sleep(options.intervalMs ?? POLL_INTERVAL_MS);

@@ -5,6 +5,7 @@ import type { ReceiverConfig } from '../config/load-settings.js';
 import { TelegramApiError, TelegramNetworkError } from './telegram-api.error.js';
 import { jsonBody, multipartBody, post, type HttpAnswer, type PostBody } from './http-post.js';
 import type { BotUser, SetWebhookParams, WebhookInfo } from './telegram.types.js';
+import { errorMessage } from '../common/error-message.js';
 
 /** getUpdates parameters (core.telegram.org/bots/api#getupdates). */
 export interface GetUpdatesParams {
@@ -159,7 +160,7 @@ export class TelegramClient {
       } catch (error) {
         const wait = retryDelay(error, attempt);
         if (wait === undefined || Date.now() + wait > deadline) throw error;
-        this.logger.warn(`${(error as Error).message}; retrying in ${Math.ceil(wait / 100) / 10} s`);
+        this.logger.warn(`${errorMessage(error)}; retrying in ${Math.ceil(wait / 100) / 10} s`);
         await sleep(wait);
       }
     }
@@ -179,7 +180,8 @@ function retryDelay(error: unknown, attempt: number): number | undefined {
 function describeNetworkError(error: unknown): string {
   // An aborted request rejects with an AbortError whose cause is the signal's reason.
   const reason = (error as { name?: string; cause?: { name?: string } }).cause;
-  if ((error as Error).name === 'TimeoutError' || reason?.name === 'TimeoutError') return 'timed out';
+  if ((error as { name?: string }).name === 'TimeoutError' || reason?.name === 'TimeoutError')
+    return 'timed out';
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return (error as { code?: string }).code ?? cause?.code ?? cause?.message ?? (error as Error).message;
+  return (error as { code?: string }).code ?? cause?.code ?? cause?.message ?? errorMessage(error);
 }

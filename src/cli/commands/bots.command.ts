@@ -7,6 +7,7 @@ import { loadCliConfig, telegramServices, type CliContext } from '../cli-context
 import { EXIT_FAILED, EXIT_OK } from '../cli.error.js';
 import { withoutToken } from '../mask.js';
 import { describeWebhookError, type Runner } from './command-helpers.js';
+import { errorMessage } from '../../common/error-message.js';
 
 /** `bots check`: getMe and getWebhookInfo for every configured bot. */
 export function botsCommand(program: Command, context: CliContext, run: Runner): void {
@@ -65,5 +66,5 @@ function describeBotError(error: unknown): string {
   if (error instanceof TelegramApiError && error.errorCode === 401) {
     return 'the Bot API rejected the token (401 Unauthorized): check the token';
   }
-  return (error as Error).message;
+  return errorMessage(error);
 }

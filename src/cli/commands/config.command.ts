@@ -14,6 +14,7 @@ import { readCliEnvironment, rememberSecrets, type CliContext } from '../cli-con
 import { EXIT_FAILED, EXIT_OK } from '../cli.error.js';
 import { displaySetting, maskToken } from '../mask.js';
 import { webhookPortWarning, type Runner } from './command-helpers.js';
+import { errorMessage } from '../../common/error-message.js';
 
 export interface ConfigCheckOptions {
   /** List settings at their default value too. */
@@ -85,7 +86,7 @@ export async function configCheck(context: CliContext, options: ConfigCheckOptio
     try {
       domain = await resolveWebhookDomain(settings);
     } catch (error) {
-      problem = (error as Error).message;
+      problem = errorMessage(error);
     }
     if (domain !== undefined) {
       const via = settings.WEBHOOK_DOMAIN === NGROK_DOMAIN ? ' (from ngrok)' : '';

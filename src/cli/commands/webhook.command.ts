@@ -7,6 +7,7 @@ import { loadCliConfig, telegramServices, type CliContext } from '../cli-context
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../cli.error.js';
 import { withoutToken } from '../mask.js';
 import { describeWebhookError, webhookPortWarning, type Runner } from './command-helpers.js';
+import { errorMessage } from '../../common/error-message.js';
 
 export interface WebhookOptions {
   /** A bot id, @username or webhook endpoint; every configured bot when absent. */
@@ -52,7 +53,7 @@ export async function webhookInfo(context: CliContext, options: WebhookOptions):
       await registrar.prepare();
       expectedUrls = true;
     } catch (error) {
-      output.warn(`cannot tell which URL this configuration registers: ${(error as Error).message}`);
+      output.warn(`cannot tell which URL this configuration registers: ${errorMessage(error)}`);
     }
   }
   let errors = failed;
@@ -61,7 +62,7 @@ export async function webhookInfo(context: CliContext, options: WebhookOptions):
     try {
       info = await telegram.getWebhookInfo(bot.token);
     } catch (error) {
-      output.error(`getWebhookInfo failed for ${bot.label}: ${(error as Error).message}`);
+      output.error(`getWebhookInfo failed for ${bot.label}: ${errorMessage(error)}`);
       errors++;
       continue;
     }
@@ -112,7 +113,7 @@ export async function webhookSet(context: CliContext, options: WebhookOptions): 
   try {
     await registrar.prepare();
   } catch (error) {
-    throw new CliError((error as Error).message, EXIT_USAGE);
+    throw new CliError(errorMessage(error), EXIT_USAGE);
   }
   const uploads = settings.WEBHOOK_DOMAIN !== NGROK_DOMAIN && loadWebhookTls(settings)?.selfSigned === true;
   const { bots, failed } = await selectBots(config, identifier, output, options.bot);
@@ -133,7 +134,7 @@ export async function webhookSet(context: CliContext, options: WebhookOptions): 
           (settings.WEBHOOK_DROP_PENDING_UPDATES ? ', pending updates dropped' : ''),
       );
     } catch (error) {
-      output.line(`✗ ${(error as Error).message}`);
+      output.line(`✗ ${errorMessage(error)}`);
       errors++;
     }
   }
@@ -152,7 +153,7 @@ export async function webhookDelete(context: CliContext, options: WebhookOptions
       await telegram.deleteWebhook(bot.token, drop);
       output.line(`✓ webhook deleted for ${bot.label}; pending updates ${drop ? 'dropped' : 'kept'}`);
     } catch (error) {
-      output.line(`✗ deleteWebhook failed for ${bot.label}: ${(error as Error).message}`);
+      output.line(`✗ deleteWebhook failed for ${bot.label}: ${errorMessage(error)}`);
       errors++;
     }
   }
