@@ -124,9 +124,14 @@ describe('delivery guarantees', () => {
 
     it('publishes an update POSTed 20 times concurrently once (MQTT, in-memory dedup)', async () => {
       const topicBase = `test/dup/${randomUUID()}`;
+      const marker = `${topicBase}/marker`;
       const subscriber = await mqtt.connectAsync('mqtt://127.0.0.1:1883');
       const received: string[] = [];
-      subscriber.on('message', (_topic, payload) => received.push(payload.toString()));
+      let markerSeen = false;
+      subscriber.on('message', (topic, payload) => {
+        if (topic === marker) markerSeen = true;
+        else received.push(payload.toString());
+      });
       await subscriber.subscribeAsync(`${topicBase}/#`, { qos: 1 });
       const sut = await startApp({
         ...baseEnv(),
@@ -137,7 +142,10 @@ describe('delivery guarantees', () => {
         const body = JSON.stringify(realisticUpdate(778));
         const answers = await Promise.all(Array.from({ length: 20 }, () => post(sut, body)));
         expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200));
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        // Every 200 came after the broker's PUBACK, so a second publish would be queued before this
+        // marker: once it arrives, nothing else is on its way.
+        await subscriber.publishAsync(marker, 'end', { qos: 1 });
+        await waitUntil(() => markerSeen);
         expect(received).toEqual([body]);
       } finally {
         await sut.close();
@@ -278,16 +286,20 @@ describe('delivery guarantees', () => {
       try {
         const updates = loadWithDuplicates(5000, 1_000_000);
         const run = sender.send(updates);
-        await new Promise((resolve) => setTimeout(resolve, 400));
+        const check = new Redis(redis.url);
+        // Mid-run by progress, not by the clock: stopped once a tenth is queued, restarted once every
+        // one of the sender's 40 connections was refused twice on average.
+        await waitUntil(async () => (await check.llen('load')) >= 500, 20_000, 10);
+        check.disconnect();
         await redis.stop();
-        await new Promise((resolve) => setTimeout(resolve, 3000));
+        await waitUntil(() => (sender.answered[503] ?? 0) >= 80, 20_000, 10);
         await redis.start();
         const result = await run;
         expect(result.failed).toEqual([]);
         expect(result.statusCounts[503]).toBeGreaterThan(0);
-        const check = new Redis(redis.url);
-        const stored = await check.lrange('load', 0, -1);
-        check.disconnect();
+        const reader = new Redis(redis.url);
+        const stored = await reader.lrange('load', 0, -1);
+        reader.disconnect();
         expectExactlyOnce(idsOf(stored), 1_000_000, 5000);
       } finally {
         await sender.close();
@@ -333,16 +345,22 @@ describe('delivery guarantees', () => {
       const firstId = 2_000_000;
       try {
         const run = sender.send(loadWithDuplicates(5000, firstId));
-        await new Promise((resolve) => setTimeout(resolve, 400));
+        // Mid-run by progress, not by the clock: stopped once a tenth has reached the subscriber,
+        // restarted once every one of the sender's 40 connections was refused twice on average.
+        await waitUntil(() => all.size >= 500, 20_000, 10);
         await mosquitto.stop();
-        await new Promise((resolve) => setTimeout(resolve, 3000));
+        await waitUntil(() => (sender.answered[503] ?? 0) >= 80, 20_000, 10);
         await mosquitto.start();
         const result = await run;
         expect(result.failed).toEqual([]);
         expect(result.statusCounts[503]).toBeGreaterThan(0);
         // At least once: every update reaches the subscriber.
         await waitUntil(() => all.size >= 5000, 20_000);
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        // Every update was acked after its PUBACK: a marker sent now arrives after any late copy.
+        await subscriber.publishAsync('load/marker', '{"update_id":0}', { qos: 1 });
+        await waitUntil(() => all.has(0), 20_000);
+        all.delete(0);
+        fresh.delete(0);
         expect(all.size).toBe(5000);
         // Once, but for the one edge MQTT QoS 1 cannot close: a publish the broker stored just as it
         // died, whose PUBACK was lost, is sent again (by the client on reconnect, or after Telegram's

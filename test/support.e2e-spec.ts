@@ -513,6 +513,7 @@ describe('TelegramSender', () => {
       expect([...result.acked.values()].every((attempts) => attempts === 3)).toBe(true);
       expect(result.attempts).toBe(120);
       expect(result.statusCounts).toEqual({ 200: 40, 503: 80 });
+      expect(sender.answered).toEqual(result.statusCounts);
       expect(webhook.maxConcurrent()).toBeLessThanOrEqual(8);
       expect(webhook.maxConcurrent()).toBeGreaterThan(1);
       const first = webhook.received.find((r) => r.updateId === 1_000);

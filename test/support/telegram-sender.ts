@@ -63,6 +63,11 @@ export class TelegramSender {
   /** Requests in flight over all send() calls, so concurrent calls share the `connections` limit. */
   private inFlight = 0;
   private closed = false;
+  /**
+   * Answers per HTTP status (and `error`) over every send() so far, counted as they come: a fault
+   * test acts on them (ends an outage once the webhook has refused enough) instead of on the clock.
+   */
+  readonly answered: SendResult['statusCounts'] = {} as SendResult['statusCounts'];
 
   constructor(opts: TelegramSenderOptions) {
     this.target = new URL(opts.url);
@@ -155,6 +160,7 @@ export class TelegramSender {
             this.inFlight -= 1;
             const key = 'status' in outcome ? outcome.status : 'error';
             result.statusCounts[key] = (result.statusCounts[key] ?? 0) + 1;
+            this.answered[key] = (this.answered[key] ?? 0) + 1;
             if ('status' in outcome && outcome.status >= 200 && outcome.status < 300) {
               finish(delivery, true);
             } else {
