@@ -113,17 +113,23 @@ describe('examples/consumer worker (ioredis + mqtt)', () => {
     // Not a text message: consumed, not answered.
     expect((await post(app, 'stream', realisticUpdate(104, { type: 'callback_query' }))).status).toBe(200);
     await api.waitFor(() => api.sentMessages().length === 3, 5000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The worker reads the stream in order: once this later text is answered, the callback_query
+    // before it has been consumed too, so a reply to it would already be here.
+    expect((await post(app, 'stream', realisticUpdate(105, { chatId: 5005, text: 'last' }))).status).toBe(
+      200,
+    );
+    await api.waitFor(() => api.sentMessages().length >= 4, 5000);
 
     expect(api.sentMessages()).toEqual([
       { token: STREAM_BOT.token, chat_id: 5001, text: 'You said: early bird' },
       { token: STREAM_BOT.token, chat_id: 5002, text: 'You said: via redis' },
       { token: MQTT_BOT.token, chat_id: 5003, text: 'You said: via mqtt' },
+      { token: STREAM_BOT.token, chat_id: 5005, text: 'You said: last' },
     ]);
-    // Every stream entry was acknowledged: nothing is left pending in the group.
-    await waitUntil(() => true, 0);
-    const pending = (await redis.xpending(stream, 'workers')) as [number, ...unknown[]];
-    expect(pending[0]).toBe(0);
+    // Every stream entry is acknowledged (after its answer): nothing is left pending in the group.
+    const pending = async (): Promise<number> =>
+      ((await redis.xpending(stream, 'workers')) as [number, ...unknown[]])[0];
+    await waitUntil(async () => (await pending()) === 0, 5000);
   });
 
   it('keeps an entry it could not answer and answers it once the Bot API works again', async () => {
