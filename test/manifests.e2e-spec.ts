@@ -1,7 +1,8 @@
 /**
- * The deployment artefacts (deploy/kubernetes/*.yaml, Dockerfile) against the
- * Kubernetes API and against the app's own contract: probe routes, port, drain
- * timing, non-root user.
+ * The deployment artefacts (deploy/kubernetes/*.yaml, the ConfigMap and Secret that
+ * kustomization.yaml generates, Dockerfile) against the Kubernetes API and against
+ * the app's own contract: settings, probe routes, ports, drain timing, non-root
+ * user, who may reach which port.
  *
  * Schema: kubernetes-models 4.5.1, generated from the Kubernetes v1.33 OpenAPI
  * document, and @kubernetes-models/prometheus-operator for the ServiceMonitor CRD.
@@ -11,11 +12,14 @@
  * type-checked, as an object literal, against the same models' interfaces:
  * TypeScript's excess-property check reports an unknown field at any depth.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { Settings } from '../src/config/settings.js';
+import { normaliseEndpoint, ENDPOINT_MODES } from '../src/config/endpoint.js';
+import { ConfigurationError, loadConfig, SETTING_NAMES } from '../src/config/load-settings.js';
+import { SECRET_SETTINGS, Settings } from '../src/config/settings.js';
 import { startApp } from './support/app.js';
 import { FakeBotApi } from './support/fake-bot-api.js';
 import { parseAllDocuments } from 'yaml';
@@ -25,15 +29,17 @@ import {
   HorizontalPodAutoscaler,
 } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { type IIngress, Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import { type INetworkPolicy, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import {
   type IPodDisruptionBudget,
   PodDisruptionBudget,
 } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
-import { type IConfigMap, ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { type IContainer } from 'kubernetes-models/v1/Container';
 import { type IProbe } from 'kubernetes-models/v1/Probe';
-import { type ISecret, Secret } from 'kubernetes-models/v1/Secret';
+import { Secret } from 'kubernetes-models/v1/Secret';
 import { type IService, Service } from 'kubernetes-models/v1/Service';
+import { type IServiceAccount, ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import {
   type IServiceMonitor,
   ServiceMonitor,
@@ -56,6 +62,26 @@ const APP_DEFAULTS = {
   SHUTDOWN_TIMEOUT_MS: new Settings().SHUTDOWN_TIMEOUT_MS,
 } as const;
 
+/**
+ * Settings the manifests already use that the app does not know yet: the check that every
+ * settings.env key is a setting expects exactly these to be missing from SETTING_NAMES, and
+ * expects nothing once the app has them.
+ */
+const PENDING_SETTINGS = ['OPS_PORT'];
+
+/** The labels kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/ recommends. */
+const RECOMMENDED_LABELS = [
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/component',
+  'app.kubernetes.io/part-of',
+  'app.kubernetes.io/managed-by',
+];
+
+/** The label Kubernetes puts on every namespace, with its name. */
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
 /** https://core.telegram.org/bots/webhooks#the-short-version */
 const TELEGRAM_SOURCE_SUBNETS = ['149.154.160.0/20', '91.108.4.0/22'];
 
@@ -64,6 +90,9 @@ const MANIFEST_DIR = join(ROOT, 'deploy', 'kubernetes');
 const KUSTOMIZATION = 'kustomization.yaml';
 /** In the directory and validated, but deliberately not in the default kustomization. */
 const OPTIONAL_MANIFESTS = ['ingress.yaml', 'servicemonitor.yaml'];
+/** The Secret's source: git-ignored, never committed; the example is what a copy starts from. */
+const ENV_SECRET = '.env.secret';
+const ENV_SECRET_EXAMPLE = '.env.secret.example';
 
 interface KubeObject {
   readonly apiVersion: string;
@@ -97,6 +126,11 @@ const SCHEMAS = new Map<string, Schema>([
   ['v1/ConfigMap', schema(ConfigMap, 'kubernetes-models/v1/ConfigMap', 'IConfigMap')],
   ['v1/Secret', schema(Secret, 'kubernetes-models/v1/Secret', 'ISecret')],
   ['v1/Service', schema(Service, 'kubernetes-models/v1/Service', 'IService')],
+  ['v1/ServiceAccount', schema(ServiceAccount, 'kubernetes-models/v1/ServiceAccount', 'IServiceAccount')],
+  [
+    'networking.k8s.io/v1/NetworkPolicy',
+    schema(NetworkPolicy, 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy', 'INetworkPolicy'),
+  ],
   ['apps/v1/Deployment', schema(Deployment, 'kubernetes-models/apps/v1/Deployment', 'IDeployment')],
   [
     'policy/v1/PodDisruptionBudget',
@@ -190,6 +224,66 @@ function loadManifests(file: string): Manifest[] {
     }
     return { file, index, object: object as unknown as KubeObject };
   });
+}
+
+interface EnvFile {
+  readonly entries: ReadonlyMap<string, string>;
+  /** Lines kustomize would read otherwise than they look. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Reads an env file as kustomize's `envs:` does: `#` comments and blank lines skipped, the
+ * rest split at the first `=`. kustomize keeps quotes and the spaces around `=` as part of
+ * the key or value, and takes a line without `=` from the environment of whoever runs it:
+ * such lines are reported instead.
+ */
+function readEnvFile(file: string): EnvFile {
+  const entries = new Map<string, string>();
+  const problems: string[] = [];
+  readFileSync(join(MANIFEST_DIR, file), 'utf8')
+    .split('\n')
+    .forEach((line, index) => {
+      if (line.trim() === '' || line.trimStart().startsWith('#')) return;
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)=([^\s"'].*)?$/.exec(line);
+      if (!match?.[1]) problems.push(`${file}:${index + 1} is not KEY=VALUE (no quotes, no spaces)`);
+      else if (entries.has(match[1])) problems.push(`${file}:${index + 1} sets ${match[1]} again`);
+      else entries.set(match[1], match[2] ?? '');
+    });
+  return { entries, problems };
+}
+
+interface Generator {
+  readonly name?: unknown;
+  readonly type?: unknown;
+  readonly behavior?: unknown;
+  readonly envs?: unknown;
+  readonly files?: unknown;
+  readonly literals?: unknown;
+  readonly options?: { readonly disableNameSuffixHash?: unknown };
+}
+
+/** What kustomize makes of a configMapGenerator / secretGenerator entry, from `source`. */
+function generate(kind: 'ConfigMap' | 'Secret', generator: Generator, source: string): Manifest {
+  const data = Object.fromEntries(
+    [...readEnvFile(source).entries].map(([key, value]) => [
+      key,
+      kind === 'Secret' ? Buffer.from(value).toString('base64') : value,
+    ]),
+  );
+  const object = {
+    apiVersion: 'v1',
+    kind,
+    metadata: { name: String(generator.name) },
+    ...(kind === 'Secret' && typeof generator.type === 'string' ? { type: generator.type } : {}),
+    data,
+  };
+  return { file: source, index: 0, object };
+}
+
+function git(...args: string[]): { status: number | null; stdout: string } {
+  const run = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  return { status: run.status, stdout: run.stdout };
 }
 
 /**
@@ -311,25 +405,62 @@ describe('deploy/kubernetes', () => {
   const manifestFiles = readdirSync(MANIFEST_DIR)
     .filter((file) => /\.ya?ml$/.test(file) && file !== KUSTOMIZATION)
     .sort();
-  const manifests = manifestFiles.flatMap(loadManifests);
+  const fileManifests = manifestFiles.flatMap(loadManifests);
   const kustomization: unknown = parseYamlFile(KUSTOMIZATION)[0];
+  const fields = isRecord(kustomization) ? kustomization : {};
+  const configMapGenerators = (
+    Array.isArray(fields.configMapGenerator) ? fields.configMapGenerator : []
+  ) as Generator[];
+  const secretGenerators = (
+    Array.isArray(fields.secretGenerator) ? fields.secretGenerator : []
+  ) as Generator[];
+  const configMapGenerator = defined(configMapGenerators[0], 'configMapGenerator');
+  const secretGenerator = defined(secretGenerators[0], 'secretGenerator');
+  const settingsFile = String((configMapGenerator.envs as unknown[] | undefined)?.[0]);
+  // The Secret as it is made from a copy of the example, the only source in the repository.
+  const generatedManifests = [
+    generate('ConfigMap', configMapGenerator, settingsFile),
+    generate('Secret', secretGenerator, ENV_SECRET_EXAMPLE),
+  ];
+  const manifests = [...fileManifests, ...generatedManifests];
+  const settingsEnv = readEnvFile(settingsFile);
+  const secretExample = readEnvFile(ENV_SECRET_EXAMPLE);
+  const settings = Object.fromEntries(settingsEnv.entries);
   const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
 
   const defaultManifests = manifests.filter((manifest) => !OPTIONAL_MANIFESTS.includes(manifest.file));
+  function all<T>(kind: string, among: readonly Manifest[] = defaultManifests): T[] {
+    return among
+      .filter((manifest) => manifest.object.kind === kind)
+      .map((manifest) => manifest.object as unknown as T);
+  }
   function single<T>(kind: string, among: readonly Manifest[] = defaultManifests): T {
-    const found = among.filter((manifest) => manifest.object.kind === kind);
+    const found = all<T>(kind, among);
     if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
-    return defined(found[0], kind).object as unknown as T;
+    return defined(found[0], kind);
   }
   const deployment = single<IDeployment>('Deployment');
-  const configMap = single<IConfigMap>('ConfigMap');
-  const service = single<IService>('Service');
+  const services = all<IService>('Service');
+  const service = defined(
+    services.find((candidate) => candidate.metadata?.name === deployment.metadata?.name),
+    'the webhook Service (named as the Deployment)',
+  );
+  const opsService = defined(
+    services.find((candidate) => candidate.metadata?.name === `${deployment.metadata?.name}-ops`),
+    'the ops Service (the Deployment name + -ops)',
+  );
   const podSpec = defined(deployment.spec?.template.spec, 'Deployment pod spec');
   const container: IContainer = defined(podSpec.containers[0], 'Deployment container');
-  const httpPort = defined(
-    container.ports?.find((port) => port.name === 'http'),
-    'container port named http',
-  );
+  const containerPort = (name: string) =>
+    defined(
+      container.ports?.find((port) => port.name === name),
+      `container port named ${name}`,
+    );
+  const httpPort = containerPort('http');
+  const opsPort = containerPort('ops');
+  /** A port as a Service's targetPort or a NetworkPolicy names it, as the container port's name. */
+  const portName = (port: number | string | undefined): string | undefined =>
+    typeof port === 'number' ? container.ports?.find((p) => p.containerPort === port)?.name : port;
   const finalStage = defined(dockerfile.at(-1), 'Dockerfile final stage');
   const finalUser = finalStage.instructions.filter((instruction) => instruction.keyword === 'USER').at(-1);
 
@@ -340,26 +471,29 @@ describe('deploy/kubernetes', () => {
       typeErrors = unknownFieldErrors(manifests);
     });
 
-    it.each(manifestFiles)('%s validates against the Kubernetes schema, unknown fields included', (file) => {
-      const problems = manifests
-        .filter((manifest) => manifest.file === file)
-        .flatMap((manifest) => {
-          const schemaFor = SCHEMAS.get(`${manifest.object.apiVersion}/${manifest.object.kind}`);
-          if (!schemaFor)
-            return [`${describeManifest(manifest)}: no schema for ${manifest.object.apiVersion}`];
-          const found: string[] = [];
-          try {
-            schemaFor.validate(manifest.object);
-          } catch (error) {
-            found.push(`${describeManifest(manifest)}: ${(error as Error).message}`);
-          }
-          for (const message of typeErrors.get(manifest) ?? ['not type-checked']) {
-            found.push(`${describeManifest(manifest)}: ${message}`);
-          }
-          return found;
-        });
-      expect(problems).toEqual([]);
-    });
+    it.each([...manifestFiles, settingsFile, ENV_SECRET_EXAMPLE])(
+      '%s validates against the Kubernetes schema, unknown fields included',
+      (file) => {
+        const problems = manifests
+          .filter((manifest) => manifest.file === file)
+          .flatMap((manifest) => {
+            const schemaFor = SCHEMAS.get(`${manifest.object.apiVersion}/${manifest.object.kind}`);
+            if (!schemaFor)
+              return [`${describeManifest(manifest)}: no schema for ${manifest.object.apiVersion}`];
+            const found: string[] = [];
+            try {
+              schemaFor.validate(manifest.object);
+            } catch (error) {
+              found.push(`${describeManifest(manifest)}: ${(error as Error).message}`);
+            }
+            for (const message of typeErrors.get(manifest) ?? ['not type-checked']) {
+              found.push(`${describeManifest(manifest)}: ${message}`);
+            }
+            return found;
+          });
+        expect(problems).toEqual([]);
+      },
+    );
 
     it('leaves the namespace to whoever applies it', () => {
       const namespaced = manifests.filter((manifest) => manifest.object.metadata?.namespace !== undefined);
@@ -368,8 +502,6 @@ describe('deploy/kubernetes', () => {
   });
 
   describe(KUSTOMIZATION, () => {
-    const fields = isRecord(kustomization) ? kustomization : {};
-
     it('is a namespace-agnostic Kustomization with known fields only', () => {
       expect(fields).toMatchObject({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' });
       expect(Object.keys(fields).filter((key) => !KUSTOMIZATION_FIELDS.has(key))).toEqual([]);
@@ -387,12 +519,26 @@ describe('deploy/kubernetes', () => {
       expect([...resources].sort()).toEqual(expected);
     });
 
-    it('labels every resource app.kubernetes.io/name: telegram-receiver', () => {
-      expect(fields.labels).toEqual(
-        expect.arrayContaining([
-          expect.objectContaining({ pairs: { 'app.kubernetes.io/name': 'telegram-receiver' } }),
-        ]),
+    it('puts the recommended app.kubernetes.io labels on every object and pod, and none into a selector', () => {
+      const entries = (Array.isArray(fields.labels) ? fields.labels : []) as {
+        pairs?: Record<string, string>;
+        includeSelectors?: boolean;
+        includeTemplates?: boolean;
+      }[];
+      const pairs = Object.assign({}, ...entries.map((entry) => entry.pairs)) as Record<string, string>;
+      expect(Object.keys(pairs).sort()).toEqual([...RECOMMENDED_LABELS].sort());
+      // A selector is immutable (Deployment) or would lose the running pods at an upgrade (version).
+      expect(entries.map((entry) => [entry.includeSelectors, entry.includeTemplates])).toEqual(
+        entries.map(() => [false, true]),
       );
+      const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+      const images = (fields.images ?? []) as { newTag?: unknown }[];
+      expect(pairs).toMatchObject({
+        'app.kubernetes.io/name': 'telegram-receiver',
+        'app.kubernetes.io/version': packageJson.version,
+        'app.kubernetes.io/managed-by': 'kustomize',
+      });
+      expect(images.map((image) => image.newTag)).toEqual([packageJson.version]);
     });
 
     it('rewrites the image the Deployment actually names', () => {
@@ -402,8 +548,93 @@ describe('deploy/kubernetes', () => {
     });
   });
 
+  describe('settings and secrets', () => {
+    it('are generated with a hash of their content in the name, so a changed setting or token rolls the pods', () => {
+      const options = isRecord(fields.generatorOptions) ? fields.generatorOptions : {};
+      expect(options.disableNameSuffixHash).not.toBe(true);
+      const shape = (generator: Generator) => ({
+        name: generator.name,
+        behavior: generator.behavior ?? 'create',
+        envs: generator.envs,
+        files: generator.files,
+        literals: generator.literals,
+        hashSuffix: generator.options?.disableNameSuffixHash !== true,
+      });
+      // kustomize rewrites a reference by the generator's name to the hashed name.
+      const [fromConfigMap, fromSecret] = container.envFrom ?? [];
+      expect({ configMaps: configMapGenerators.map(shape), secrets: secretGenerators.map(shape) }).toEqual({
+        configMaps: [
+          {
+            name: fromConfigMap?.configMapRef?.name,
+            behavior: 'create',
+            envs: [settingsFile],
+            files: undefined,
+            literals: undefined,
+            hashSuffix: true,
+          },
+        ],
+        secrets: [
+          {
+            name: fromSecret?.secretRef?.name,
+            behavior: 'create',
+            envs: [ENV_SECRET],
+            files: undefined,
+            literals: undefined,
+            hashSuffix: true,
+          },
+        ],
+      });
+      expect(secretGenerator.type).toBe('Opaque');
+    });
+
+    it('never let `kubectl apply -k` put a placeholder over a real token: no Secret in any manifest, .env.secret ignored by git', () => {
+      expect(
+        fileManifests.filter((manifest) => manifest.object.kind === 'Secret').map(describeManifest),
+      ).toEqual([]);
+      const secretPath = `deploy/kubernetes/${ENV_SECRET}`;
+      const examplePath = `deploy/kubernetes/${ENV_SECRET_EXAMPLE}`;
+      // check-ignore exits 0 for an ignored path, 1 for one git would add.
+      expect({
+        secretIgnored: git('check-ignore', '-q', secretPath).status,
+        secretCommitted: git('ls-files', secretPath).stdout,
+        exampleIgnored: git('check-ignore', '-q', examplePath).status,
+      }).toEqual({ secretIgnored: 0, secretCommitted: '', exampleIgnored: 1 });
+    });
+
+    it(`${ENV_SECRET_EXAMPLE} and settings.env are env files kustomize reads as written, of settings the app knows`, () => {
+      expect([...settingsEnv.problems, ...secretExample.problems]).toEqual([]);
+      const known = new Set(SETTING_NAMES);
+      // OPS_PORT: drop it from PENDING_SETTINGS once the app has the setting (this then fails to say so).
+      expect([...settingsEnv.entries.keys()].filter((key) => !known.has(key))).toEqual(
+        PENDING_SETTINGS.filter((key) => !known.has(key)),
+      );
+      expect([...secretExample.entries.keys()].filter((key) => !known.has(key))).toEqual([]);
+      // Tokens and secrets only in the Secret.
+      expect([...settingsEnv.entries.keys()].filter((key) => SECRET_SETTINGS.has(key))).toEqual([]);
+    });
+
+    it(`make a configuration the app refuses until ${ENV_SECRET} holds a real token, and accepts then`, () => {
+      const env = {
+        ...settings,
+        ...Object.fromEntries(secretExample.entries),
+        ENV_FILE: '/nonexistent/.env',
+      };
+      let refused: unknown;
+      try {
+        loadConfig(env);
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toBeInstanceOf(ConfigurationError);
+      const problems = (refused as ConfigurationError).problems;
+      expect(problems.length).toBeGreaterThan(0);
+      expect(problems.filter((problem) => !problem.includes('TELEGRAM_TOKEN'))).toEqual([]);
+      expect(() => loadConfig({ ...env, TELEGRAM_TOKEN: '555555:AAH_manifest-check' })).not.toThrow();
+    });
+  });
+
   describe('Deployment and the app contract', () => {
-    it(`probes ${DEPLOYMENT_HTTP_ROUTES.readiness} for readiness and ${DEPLOYMENT_HTTP_ROUTES.liveness} for liveness and startup`, () => {
+    it(`probes ${DEPLOYMENT_HTTP_ROUTES.readiness} for readiness and ${DEPLOYMENT_HTTP_ROUTES.liveness} for liveness and startup, on the ops port`, () => {
       expect({
         readiness: probePath(container.readinessProbe, 'readinessProbe'),
         liveness: probePath(container.livenessProbe, 'livenessProbe'),
@@ -414,17 +645,36 @@ describe('deploy/kubernetes', () => {
         startup: DEPLOYMENT_HTTP_ROUTES.liveness,
       });
       for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe]) {
-        expect([httpPort.name, httpPort.containerPort]).toContain(probe?.httpGet?.port);
+        expect(portName(probe?.httpGet?.port)).toBe(opsPort.name);
       }
     });
 
-    it('listens on WEBHOOK_PORT, which the Service and the image expose', () => {
-      const webhookPort = Number(configMap.data?.WEBHOOK_PORT ?? APP_DEFAULTS.WEBHOOK_PORT);
+    it('listens on WEBHOOK_PORT, which the webhook Service and the image expose', () => {
+      const webhookPort = Number(settings.WEBHOOK_PORT ?? APP_DEFAULTS.WEBHOOK_PORT);
       expect(httpPort.containerPort).toBe(webhookPort);
-      const servicePort = defined(service.spec?.ports?.[0], 'Service port');
-      expect(servicePort.targetPort).toBe(httpPort.name);
+      expect(service.spec?.ports?.map((port) => portName(port.targetPort))).toEqual([httpPort.name]);
       const exposed = finalStage.instructions.filter((instruction) => instruction.keyword === 'EXPOSE');
       expect(exposed.map((instruction) => instruction.args)).toEqual([String(webhookPort)]);
+    });
+
+    it('serves /status and /metrics on OPS_PORT, which only the -ops Service carries and the ServiceMonitor scrapes', () => {
+      expect(Number(settings.OPS_PORT)).toBe(opsPort.containerPort);
+      expect(opsPort.containerPort).not.toBe(httpPort.containerPort);
+      expect(opsService.spec?.ports?.map((port) => [port.name, portName(port.targetPort)])).toEqual([
+        ['ops', opsPort.name],
+      ]);
+      const monitor = single<IServiceMonitor>('ServiceMonitor', manifests);
+      expect(monitor.spec.endpoints?.map((endpoint) => [endpoint.port, endpoint.path])).toEqual([
+        ['ops', DEPLOYMENT_HTTP_ROUTES.metrics],
+      ]);
+      // A ServiceMonitor scrapes the Services it selects through their port of that name.
+      const selector = monitor.spec.selector.matchLabels ?? {};
+      const scraped = services.filter(
+        (candidate) =>
+          Object.entries(selector).every(([key, value]) => candidate.metadata?.labels?.[key] === value) &&
+          candidate.spec?.ports?.some((port) => port.name === 'ops'),
+      );
+      expect(scraped.map((candidate) => candidate.metadata?.name)).toEqual([opsService.metadata?.name]);
     });
 
     it('gives the preStop pause and the app drain time to finish before SIGKILL', () => {
@@ -432,8 +682,7 @@ describe('deploy/kubernetes', () => {
       const execSleep = preStop?.exec?.command?.join(' ').match(/^(?:\/bin\/)?sleep (\d+)$/)?.[1];
       const preStopSeconds = preStop?.sleep?.seconds ?? Number(execSleep ?? 0);
       expect(preStopSeconds).toBeGreaterThan(0);
-      const drainSeconds =
-        Number(configMap.data?.SHUTDOWN_TIMEOUT_MS ?? APP_DEFAULTS.SHUTDOWN_TIMEOUT_MS) / 1000;
+      const drainSeconds = Number(settings.SHUTDOWN_TIMEOUT_MS ?? APP_DEFAULTS.SHUTDOWN_TIMEOUT_MS) / 1000;
       // 30 s is the Kubernetes default when the field is unset.
       expect(podSpec.terminationGracePeriodSeconds ?? 30).toBeGreaterThan(preStopSeconds + drainSeconds);
     });
@@ -458,33 +707,78 @@ describe('deploy/kubernetes', () => {
       });
     });
 
-    it('takes its environment from the ConfigMap and the Secret', () => {
-      const secret = single<ISecret>('Secret');
+    it('runs as its own ServiceAccount, with no API token mounted', () => {
+      const account = single<IServiceAccount>('ServiceAccount');
+      expect({
+        serviceAccountName: podSpec.serviceAccountName,
+        podMountsToken: podSpec.automountServiceAccountToken,
+        accountMountsToken: account.automountServiceAccountToken,
+      }).toEqual({
+        serviceAccountName: account.metadata?.name,
+        podMountsToken: false,
+        accountMountsToken: false,
+      });
+    });
+
+    it('takes its environment from the generated ConfigMap and Secret, the Secret last', () => {
       expect(container.envFrom).toEqual([
-        { configMapRef: { name: configMap.metadata?.name } },
-        { secretRef: { name: secret.metadata?.name } },
+        { configMapRef: { name: configMapGenerator.name } },
+        { secretRef: { name: secretGenerator.name } },
       ]);
     });
 
-    it('is the pod set the Service, PDB, HPA, Ingress and ServiceMonitor point at', () => {
+    it('is the pod set the Services, PDB, HPA, NetworkPolicy, Ingress and ServiceMonitor point at', () => {
       const podLabels = deployment.spec?.template.metadata?.labels ?? {};
       const pdb = single<IPodDisruptionBudget>('PodDisruptionBudget');
       const hpa = single<IHorizontalPodAutoscaler>('HorizontalPodAutoscaler');
+      const policy = single<INetworkPolicy>('NetworkPolicy');
       const ingress = single<IIngress>('Ingress', manifests);
-      const monitor = single<IServiceMonitor>('ServiceMonitor', manifests);
-      const servicePortName = service.spec?.ports?.[0]?.name;
 
       expect(podLabels).toMatchObject(defined(deployment.spec?.selector.matchLabels, 'Deployment selector'));
-      expect(podLabels).toMatchObject(defined(service.spec?.selector, 'Service selector'));
+      for (const each of services) {
+        expect(podLabels).toMatchObject(defined(each.spec?.selector, `${each.metadata?.name} selector`));
+      }
       expect(podLabels).toMatchObject(defined(pdb.spec?.selector?.matchLabels, 'PDB selector'));
+      expect(podLabels).toMatchObject(
+        defined(policy.spec?.podSelector?.matchLabels, 'NetworkPolicy selector'),
+      );
       expect(hpa.spec?.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: deployment.metadata?.name });
-      expect(service.metadata?.labels ?? {}).toMatchObject(monitor.spec.selector.matchLabels ?? {});
-      expect(monitor.spec.endpoints?.map((endpoint) => [endpoint.port, endpoint.path])).toEqual([
-        [servicePortName, DEPLOYMENT_HTTP_ROUTES.metrics],
-      ]);
       const backends = ingress.spec?.rules?.flatMap((rule) => rule.http?.paths ?? []) ?? [];
       expect(backends.map((path) => path.backend.service)).toEqual([
-        { name: service.metadata?.name, port: { name: servicePortName } },
+        { name: service.metadata?.name, port: { name: service.spec?.ports?.[0]?.name } },
+      ]);
+    });
+
+    it('exposes only the webhook path at the Ingress, never /status or /metrics', () => {
+      const ingress = single<IIngress>('Ingress', manifests);
+      const endpoint = settings.WEBHOOK_ENDPOINT ?? new Settings().WEBHOOK_ENDPOINT;
+      // hash, random and token are paths computed at start, which no Ingress can name.
+      expect(ENDPOINT_MODES.has(endpoint)).toBe(false);
+      const paths = ingress.spec?.rules?.flatMap((rule) => rule.http?.paths ?? []) ?? [];
+      expect(paths.map((path) => [path.pathType, path.path])).toEqual([
+        ['Exact', `/${normaliseEndpoint(endpoint)}`],
+      ]);
+      expect(ingress.spec?.defaultBackend).toBeUndefined();
+      for (const route of Object.values(DEPLOYMENT_HTTP_ROUTES)) {
+        expect(paths.map((path) => path.path)).not.toContain(route);
+      }
+    });
+
+    it('lets the ingress controller reach the webhook port and monitoring the ops port, and no one else', () => {
+      const policy = single<INetworkPolicy>('NetworkPolicy');
+      expect(policy.spec?.policyTypes).toContain('Ingress');
+      const rules = (policy.spec?.ingress ?? []).map((rule) => ({
+        ports: rule.ports?.map((port) => portName(port.port)),
+        // A peer that is not one whole namespace, or a rule with no peer or no port, shows as itself.
+        from: rule.from?.map((peer) =>
+          Object.keys(peer).length === 1 && Object.keys(peer.namespaceSelector ?? {}).length === 1
+            ? (peer.namespaceSelector?.matchLabels?.[NAMESPACE_NAME_LABEL] ?? peer)
+            : peer,
+        ),
+      }));
+      expect(rules).toEqual([
+        { ports: [httpPort.name], from: ['ingress-nginx'] },
+        { ports: [opsPort.name], from: ['monitoring'] },
       ]);
     });
 
@@ -492,7 +786,7 @@ describe('deploy/kubernetes', () => {
       const ingress = single<IIngress>('Ingress', manifests);
       const allowed = ingress.metadata?.annotations?.['nginx.ingress.kubernetes.io/whitelist-source-range'];
       expect(allowed?.split(',').map((subnet) => subnet.trim())).toEqual(TELEGRAM_SOURCE_SUBNETS);
-      const limited = configMap.data?.WEBHOOK_LIMIT_SUBNETS;
+      const limited = settings.WEBHOOK_LIMIT_SUBNETS;
       if (limited !== undefined) {
         expect(limited.split(',').map((subnet) => subnet.trim())).toEqual(TELEGRAM_SOURCE_SUBNETS);
       }
@@ -550,6 +844,8 @@ describe('deploy/kubernetes', () => {
     it.each(Object.entries(DEPLOYMENT_HTTP_ROUTES))(
       '%s: GET %s exists in the running app',
       async (_name, path) => {
+        // OPS_PORT: the app serves these routes on WEBHOOK_PORT today; once OPS_PORT exists, start
+        // it with settings.env's OPS_PORT and ask that listener (and the webhook one for a 404).
         const token = '555555:AAH_manifest-check';
         const api = await FakeBotApi.start({ bots: [{ token, id: 555555, username: 'manifest_bot' }] });
         const app = await startApp({
