@@ -30,7 +30,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ReceiverConfigModule.forRoot(config),
-        LoggingModule.forRoot(config.settings.LOG_LEVEL),
+        LoggingModule.forRoot(config),
         MetricsModule.forRoot(config.settings.METRICS_ENABLED),
         RedisModule.forRoot(config.settings),
         BotsModule,

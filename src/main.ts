@@ -1,24 +1,14 @@
 import './v8-flags.js';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { Logger as PinoLogger } from 'nestjs-pino';
-import { pino } from 'pino';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { errorMessage } from './common/error-message.js';
 import { ConfigurationError, type ReceiverConfig } from './config/load-settings.js';
 import { configFromProcess } from './config/process-config.js';
-import { scrubbingHooks } from './logging/secret-scrubber.js';
+import { configSecrets, knownSecrets } from './logging/secret-scrubber.js';
+import { createServicePino, PinoNestLogger } from './logging/service-logger.js';
 import { loadWebhookTls, type WebhookTls } from './tls/webhook-tls.js';
-import { errorMessage } from './common/error-message.js';
-
-/**
- * Start-up lines before (and after) the app's own logger exists: the same JSON shape, scrubbed of
- * the secrets once the configuration is loaded (a failed getMe may echo `/bot<token>/getMe`).
- */
-const logger = pino({
-  base: { service: 'telegram-receiver', context: 'Bootstrap' },
-  hooks: scrubbingHooks,
-});
 
 async function bootstrap(): Promise<void> {
   let config: ReceiverConfig;
@@ -28,29 +18,43 @@ async function bootstrap(): Promise<void> {
     tls = loadWebhookTls(config.settings);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
-    logger.error(error.message);
+    // For a person at a terminal or reading `kubectl logs`: one line per problem, not one JSON line.
+    process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
+  // Before the first line that could carry them (a failed getMe may echo `/bot<token>/getMe`).
+  knownSecrets.add(...configSecrets(config));
   const { settings } = config;
-  for (const warning of tls?.warnings ?? []) logger.warn(warning);
-  const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot({ config }),
-    // WEBHOOK_CERT + WEBHOOK_KEY: serve HTTPS directly, no proxy in front.
-    new FastifyAdapter({ logger: false, ...(tls && { https: { cert: tls.cert, key: tls.key } }) }),
-    { bufferLogs: true, abortOnError: false },
+  const logger = new PinoNestLogger(createServicePino(settings.LOG_LEVEL));
+  // Start-up's own lines (starting, listening, failed) are shown at any LOG_LEVEL but silent.
+  const log = logger.pino.child(
+    { context: 'Bootstrap' },
+    { level: settings.LOG_LEVEL === 'silent' ? 'silent' : 'info' },
   );
-  // Structured JSON logs from here on (buffered start-up lines included).
-  app.useLogger(app.get(PinoLogger));
-  // On SIGTERM/SIGINT: stop taking updates, drain, deleteWebhook if enabled, close each
-  // connection once, and exit 0.
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
-  await app.listen(settings.WEBHOOK_PORT, settings.WEBHOOK_BIND);
-  logger.info(
+  for (const warning of tls?.warnings ?? []) log.warn(warning);
+  log.info(`Starting: ${config.bots.length} bot(s), ${settings.TELEGRAM_MODE} mode`);
+  try {
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forRoot({ config }),
+      // WEBHOOK_CERT + WEBHOOK_KEY: serve HTTPS directly, no proxy in front.
+      new FastifyAdapter({ logger: false, ...(tls && { https: { cert: tls.cert, key: tls.key } }) }),
+      // Lines stream as they happen, start-up included: nothing is held back.
+      { logger, bufferLogs: false, abortOnError: false },
+    );
+    // On SIGTERM/SIGINT: stop taking updates, drain, deleteWebhook if enabled, close each
+    // connection once, and exit 0.
+    app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+    await app.listen(settings.WEBHOOK_PORT, settings.WEBHOOK_BIND);
+  } catch (error) {
+    log.fatal(`Start-up failed: ${errorMessage(error)}`);
+    process.exit(1);
+  }
+  log.info(
     `Receiving ${config.bots.length} bot(s) on ${tls ? 'https' : 'http'}://${settings.WEBHOOK_BIND}:${settings.WEBHOOK_PORT}`,
   );
 }
 
 bootstrap().catch((error: unknown) => {
-  logger.error(errorMessage(error));
+  process.stderr.write(knownSecrets.scrub(`Start-up failed: ${errorMessage(error)}\n`));
   process.exit(1);
 });

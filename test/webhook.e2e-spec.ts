@@ -227,7 +227,7 @@ describe('start-up against the Bot API', () => {
       (error: unknown) => error as Error,
     );
     expect(failure.message).toMatch(
-      /getMe failed for the bot from TELEGRAM_TOKEN: getMe could not reach the Bot API/,
+      /getMe failed for the bot from TELEGRAM_TOKEN: getMe: TELEGRAM_API_URL http:\/\/127\.0\.0\.1:9 refused the connection$/,
     );
   });
 

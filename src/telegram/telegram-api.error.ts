@@ -11,13 +11,17 @@ export class TelegramApiError extends Error {
   }
 }
 
-/** The Bot API could not be reached (connection refused, DNS, timeout) — worth retrying. */
+/**
+ * The Bot API could not be reached (connection refused, DNS, timeout) — worth retrying. The
+ * message names the setting and the host it points at (never a path: it holds the token).
+ */
 export class TelegramNetworkError extends Error {
   constructor(
     readonly method: string,
     reason: string,
+    apiUrl: string,
   ) {
-    super(`${method} could not reach the Bot API: ${reason}`);
+    super(`${method}: TELEGRAM_API_URL ${apiUrl} ${reason}`);
     this.name = 'TelegramNetworkError';
   }
 }

@@ -6,6 +6,7 @@ import { TelegramApiError, TelegramNetworkError } from './telegram-api.error.js'
 import { jsonBody, multipartBody, post, type HttpAnswer, type PostBody } from './http-post.js';
 import type { BotUser, SetWebhookParams, WebhookInfo } from './telegram.types.js';
 import { errorMessage } from '../common/error-message.js';
+import { redactUrl } from '../common/redact.js';
 
 /** getUpdates parameters (core.telegram.org/bots/api#getupdates). */
 export interface GetUpdatesParams {
@@ -125,7 +126,7 @@ export class TelegramClient {
     try {
       response = await post(new URL(`${this.baseUrl}/bot${token}/${method}`), body, signal);
     } catch (error) {
-      throw new TelegramNetworkError(method, describeNetworkError(error));
+      throw new TelegramNetworkError(method, describeNetworkError(error), redactUrl(this.baseUrl));
     }
     let answer: ApiAnswer<T>;
     try {
@@ -160,7 +161,10 @@ export class TelegramClient {
       } catch (error) {
         const wait = retryDelay(error, attempt);
         if (wait === undefined || Date.now() + wait > deadline) throw error;
-        this.logger.warn(`${errorMessage(error)}; retrying in ${Math.ceil(wait / 100) / 10} s`);
+        const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+        this.logger.warn(
+          `${errorMessage(error)}; retrying in ${Math.ceil(wait / 100) / 10} s (for ${left} s more: TELEGRAM_RETRY_TIMEOUT_MS)`,
+        );
         await sleep(wait);
       }
     }
@@ -177,11 +181,24 @@ function retryDelay(error: unknown, attempt: number): number | undefined {
   return undefined;
 }
 
+/** What went wrong, worded to follow "TELEGRAM_API_URL <host> …". */
+const NETWORK_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'refused the connection',
+  ENOTFOUND: 'is a host name that does not resolve',
+  EAI_AGAIN: 'is a host name that could not be resolved now',
+  ECONNRESET: 'closed the connection before answering',
+  ETIMEDOUT: 'did not answer in time',
+  EHOSTUNREACH: 'is unreachable',
+  ENETUNREACH: 'is on a network that is unreachable',
+};
+
 function describeNetworkError(error: unknown): string {
   // An aborted request rejects with an AbortError whose cause is the signal's reason.
   const reason = (error as { name?: string; cause?: { name?: string } }).cause;
   if ((error as { name?: string }).name === 'TimeoutError' || reason?.name === 'TimeoutError')
-    return 'timed out';
+    return 'did not answer in time';
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return (error as { code?: string }).code ?? cause?.code ?? cause?.message ?? errorMessage(error);
+  const code = (error as { code?: string }).code ?? cause?.code;
+  if (code !== undefined) return NETWORK_REASONS[code] ?? `could not be reached (${code})`;
+  return `could not be reached (${cause?.message ?? errorMessage(error)})`;
 }

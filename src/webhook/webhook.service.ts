@@ -81,6 +81,7 @@ export class WebhookService implements OnModuleDestroy, BeforeApplicationShutdow
   /** First step of shutdown: stop taking updates (readiness turns 503 too). */
   onModuleDestroy(): void {
     this.shutdown.begin();
+    this.logger.log('Shutting down: readiness is 503, new updates are answered 503 + Retry-After');
   }
 
   /** Requests already accepted finish publishing and get their answer, within SHUTDOWN_TIMEOUT_MS. */

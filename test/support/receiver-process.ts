@@ -17,6 +17,20 @@ export class ReceiverProcess {
     void this.exited.then(() => running.delete(child));
   }
 
+  /** Starts it with exactly these variables (plus PATH) and returns at once, to watch it start. */
+  static spawn(env: Record<string, string>, nodeArgs: string[] = []): ReceiverProcess {
+    const child = spawn(process.execPath, [...nodeArgs, MAIN], {
+      env: { PATH: process.env.PATH ?? '', ENV_FILE: '/nonexistent/.env', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ReceiverProcess(child);
+  }
+
+  /** Whether it has exited yet. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /**
    * Starts it with exactly these variables (plus PATH) and waits until it listens, or exits.
    * `nodeArgs` go to node before the script.
@@ -26,11 +40,8 @@ export class ReceiverProcess {
     readyTimeoutMs = 20_000,
     nodeArgs: string[] = [],
   ): Promise<ReceiverProcess> {
-    const child = spawn(process.execPath, [...nodeArgs, MAIN], {
-      env: { PATH: process.env.PATH ?? '', ENV_FILE: '/nonexistent/.env', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const receiver = new ReceiverProcess(child);
+    const receiver = ReceiverProcess.spawn(env, nodeArgs);
+    const { child } = receiver;
     const deadline = Date.now() + readyTimeoutMs;
     while (!receiver.output.includes('Receiving ')) {
       if (child.exitCode !== null) return receiver;
