@@ -215,20 +215,20 @@ describe('telegram-receiver CLI', () => {
       expect(run.stdout).toContain('Configuration is valid, with 1 warning(s).');
     });
 
-    it('exits 1 listing every invalid setting', async () => {
+    it('exits 2 listing every invalid setting', async () => {
       const run = await cli(['config', 'check'], { TELEGRAM_TOKEN: 'not-a-token', WEBHOOK_PORT: 'eighty' });
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       expect(run.stderr).toContain('Invalid configuration:');
       expect(run.stderr).toContain('TELEGRAM_TOKEN');
       expect(run.stderr).toContain('WEBHOOK_PORT');
       expect(run.stderr).not.toContain('not-a-token');
     });
 
-    it('exits 1 when a BOTS_FILE endpoint is not a path Telegram’s requests can reach (x/../y)', async () => {
+    it('exits 2 when a BOTS_FILE endpoint is not a path Telegram’s requests can reach (x/../y)', async () => {
       const file = join(dir, 'dot-segment.yaml');
       writeFileSync(file, `- token: "${ALPHA.token}"\n  endpoint: "x/../y"\n`);
       const run = await cli(['config', 'check'], { BOTS_FILE: file });
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
       expect(run.stderr).toContain(
         'BOTS_FILE entry 1: endpoint must be hash, random, token or a URL path: segments of A-Z a-z 0-9 . _ ~ - separated by /, at most 256 characters; it has a "." or ".." segment',
       );
@@ -262,7 +262,7 @@ describe('telegram-receiver CLI', () => {
       ).not.toThrow();
 
       const again = await cli(['cert', 'new'], env);
-      expect(again.code).toBe(1);
+      expect(again.code).toBe(2);
       expect(again.stderr).toContain(`${cert} already exists: pass --force to replace it`);
     });
 
@@ -298,6 +298,14 @@ describe('telegram-receiver CLI', () => {
     const run = await cli(['webhook', 'sett']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("unknown command 'sett'");
+  });
+
+  it('prints its version with --version and exits 0', async () => {
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const run = await cli(['--version']);
+    expect(run).toMatchObject({ code: 0, stdout: manifest.version });
   });
 
   it('runs as the built bin entry (dist/cli.js; npm test builds first)', async () => {

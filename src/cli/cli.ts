@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli.error.js';
 import { CliLogger } from './cli-output.js';
@@ -31,6 +32,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     };
 
   const program = new Command('telegram-receiver')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .description(
       'Operator tools for telegram-receiver. Settings come from the environment and .env (ENV_FILE), as for the service.',
     )
@@ -54,4 +56,12 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     throw error;
   }
   return exitCode;
+}
+
+/** The version in package.json, beside dist/ (and src/) in the checkout and in the image. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return manifest.version ?? 'unknown';
 }

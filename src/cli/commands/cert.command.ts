@@ -72,7 +72,7 @@ export async function certNew(context: CliContext, options: CertNewOptions): Pro
   const keyPath = options.key ?? (env.WEBHOOK_KEY || DEFAULT_KEY);
   for (const path of [certPath, keyPath]) {
     if (!options.force && existsSync(path)) {
-      throw new CliError(`${path} already exists: pass --force to replace it`, EXIT_FAILED);
+      throw new CliError(`${path} already exists: pass --force to replace it`, EXIT_USAGE);
     }
   }
 

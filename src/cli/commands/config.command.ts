@@ -11,7 +11,7 @@ import { Settings } from '../../config/settings.js';
 import { NGROK_DOMAIN, resolveWebhookDomain } from '../../registration/ngrok.js';
 import { loadWebhookTls, type WebhookTls } from '../../tls/webhook-tls.js';
 import { readCliEnvironment, rememberSecrets, type CliContext } from '../cli-context.js';
-import { EXIT_FAILED, EXIT_OK } from '../cli.error.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../cli.error.js';
 import { displaySetting, maskToken } from '../mask.js';
 import { webhookPortWarning, type Runner } from './command-helpers.js';
 import { errorMessage } from '../../common/error-message.js';
@@ -34,7 +34,8 @@ export function configCommand(program: Command, context: CliContext, run: Runner
 
 /**
  * Validates the settings as the service does at start, then prints what it would run with. Exit
- * 1 when the service would not start (invalid settings, unreadable certificate, no ngrok tunnel).
+ * 2 for an invalid configuration (settings, BOTS_FILE, an unreadable certificate), 1 when the
+ * service would still not start (no ngrok tunnel).
  */
 export async function configCheck(context: CliContext, options: ConfigCheckOptions = {}): Promise<number> {
   const { output } = context;
@@ -46,7 +47,7 @@ export async function configCheck(context: CliContext, options: ConfigCheckOptio
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     output.error(error.message);
-    return EXIT_FAILED;
+    return EXIT_USAGE;
   }
   const { settings } = config;
   const warnings: string[] = [...(tls?.warnings ?? [])];
