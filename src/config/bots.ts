@@ -113,11 +113,12 @@ function readBotsFile(path: string, problems: string[]): BotEntry[] {
   let document: unknown;
   try {
     // YAML is a superset of JSON, so one parser reads both.
-    document = parseYaml(text, { prettyErrors: false });
+    // prettyErrors sets linePos (line and column); the message it builds is not used.
+    document = parseYaml(text, { prettyErrors: true });
   } catch (error) {
-    // The parser's own message quotes the offending line, which may hold a token: report the position only.
-    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
-    problems.push(`BOTS_FILE is not valid YAML or JSON${where}`);
+    // The parser's own message quotes the offending line, which may hold a token: report the
+    // position and the kind of mistake only.
+    problems.push(`BOTS_FILE is not valid YAML or JSON${yamlErrorPlace(error)}`);
     return [];
   }
   const list = Array.isArray(document)
@@ -139,6 +140,13 @@ function readBotsFile(path: string, problems: string[]): BotEntry[] {
 }
 
 /** A key's string, if given; `rule` says what else is wrong with it, in the words of the setting it overrides. */
+/** ` at line 3, column 7 (BAD_INDENT)` for a YAML parse error; '' when the parser gave no place. */
+function yamlErrorPlace(error: unknown): string {
+  if (!(error instanceof YAMLParseError) || !error.linePos) return '';
+  const { line, col } = error.linePos[0];
+  return ` at line ${line}, column ${col} (${error.code})`;
+}
+
 function optionalString(
   value: unknown,
   where: string,

@@ -99,7 +99,7 @@ describe('loadConfig', () => {
   it('checks settings that depend on each other', () => {
     expect(
       problemsOf({ TELEGRAM_TOKEN: TOKEN, TELEGRAM_SET_WEBHOOK: 'false', REDIS_PUBSUB: 'true' }),
-    ).toEqual(['REDIS_PUBSUB=true needs REDIS_URL']);
+    ).toEqual(['REDIS_PUBSUB=true needs a Redis: REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES']);
   });
 
   it('requires a token or a bots file', () => {
@@ -153,6 +153,10 @@ describe('loadConfig', () => {
     expect(problemsOf({ BOTS_FILE: file, TELEGRAM_SET_WEBHOOK: 'false' }).join()).toMatch(
       /BOTS_FILE is not valid YAML/,
     );
+    // Where the mistake is, by line and column, and never the line itself (it may hold a token).
+    writeFileSync(file, '- token: "111:aaa"\n  endpoint: shop\n - token: "222:secret-bbb"\n');
+    const [yaml] = problemsOf({ BOTS_FILE: file, TELEGRAM_SET_WEBHOOK: 'false' });
+    expect(yaml).toMatch(/^BOTS_FILE is not valid YAML or JSON at line 3, column 2 \([A-Z_]+\)$/);
     expect(
       problemsOf({ BOTS_FILE: join(dir, 'missing.yaml'), TELEGRAM_SET_WEBHOOK: 'false' }).join(),
     ).toContain('BOTS_FILE cannot be read (ENOENT)');
