@@ -139,7 +139,6 @@ function readBotsFile(path: string, problems: string[]): BotEntry[] {
   });
 }
 
-/** A key's string, if given; `rule` says what else is wrong with it, in the words of the setting it overrides. */
 /** ` at line 3, column 7 (BAD_INDENT)` for a YAML parse error; '' when the parser gave no place. */
 function yamlErrorPlace(error: unknown): string {
   if (!(error instanceof YAMLParseError) || !error.linePos) return '';
@@ -147,6 +146,7 @@ function yamlErrorPlace(error: unknown): string {
   return ` at line ${line}, column ${col} (${error.code})`;
 }
 
+/** A key's string, if given; `rule` says what else is wrong with it, in the words of the setting it overrides. */
 function optionalString(
   value: unknown,
   where: string,
