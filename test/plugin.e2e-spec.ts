@@ -103,6 +103,10 @@ describe('plug-in publisher', () => {
     expect(metrics).toMatch(
       new RegExp(`telegram_receiver_updates_published_total\\{[^}]*target="audit"[^}]*\\} 1`),
     );
+    // For alerting: a failure series at 0 before any failure, the target's state, the build.
+    expect(metrics).toContain('telegram_receiver_publish_failures_total{target="audit"} 0');
+    expect(metrics).toContain('telegram_receiver_target_up{target="audit"} 1');
+    expect(metrics).toMatch(/^telegram_receiver_build_info\{version="\d+\.\d+\.\d+",node="v\d+[^"]*"\} 1$/m);
   });
 
   it('holds back the 200 when it fails, shows it at /status, and takes updates again once back', async () => {
@@ -115,6 +119,9 @@ describe('plug-in publisher', () => {
     const down = await status();
     expect(down.code).toBe(503);
     expect(down.body.error?.audit).toEqual({ status: 'down', reason: 'audit database is offline' });
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toContain('telegram_receiver_target_up{target="audit"} 0');
+    expect(metrics).toContain('telegram_receiver_publish_failures_total{target="audit"} 1');
 
     store.online = true;
     expect((await status()).code).toBe(200);

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './cli.error.js';
 import { CliLogger } from './cli-output.js';
@@ -10,6 +9,7 @@ import type { Runner } from './commands/command-helpers.js';
 import { configCommand } from './commands/config.command.js';
 import { webhookCommand } from './commands/webhook.command.js';
 import { errorMessage } from '../common/error-message.js';
+import { packageVersion } from '../common/package-version.js';
 
 /**
  * Runs one CLI command (`argv` without `node` and the script) and resolves with its exit code:
@@ -56,12 +56,4 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     throw error;
   }
   return exitCode;
-}
-
-/** The version in package.json, beside dist/ (and src/) in the checkout and in the image. */
-function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version?: string;
-  };
-  return manifest.version ?? 'unknown';
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
+import { packageVersion } from '../common/package-version.js';
 import { PerBotKind } from '../common/per-bot-kind.js';
 import { metricKind } from '../common/update-kinds.js';
 import type { BotIdentity } from '../bots/bot.js';
@@ -20,6 +21,12 @@ export type RejectReason =
   | 'shutting_down';
 
 const PREFIX = 'telegram_receiver_';
+
+/** What metrics need of a publishing target (metrics/ does not import publisher/). */
+export interface WatchedTarget {
+  readonly name: string;
+  health(): { readonly up: boolean };
+}
 
 /**
  * The counter cells of one bot and update kind label (`kind`: Telegram's kind or `other`);
@@ -94,12 +101,47 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly buildInfo = new Gauge({
+    name: `${PREFIX}build_info`,
+    help: 'Always 1; the labels say which build runs.',
+    labelNames: ['version', 'node'] as const,
+    registers: [this.registry],
+  });
+
   /** Counter cells by bot and kind label: Telegram's kinds and `other` (see `tally`). */
   private readonly tallies = new PerBotKind<KindTally>();
 
   constructor(@Inject(RECEIVER_CONFIG) config: ReceiverConfig) {
     this.enabled = config.settings.METRICS_ENABLED;
-    if (this.enabled) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    if (!this.enabled) return;
+    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    this.buildInfo.labels(packageVersion(), process.version).set(1);
+  }
+
+  /**
+   * The targets in use: each gets its publish_failures_total series at 0 from the start (an alert
+   * on `rate()` needs the zero), and a target_up gauge read from its health at each scrape.
+   */
+  watchTargets(targets: readonly WatchedTarget[]): void {
+    if (!this.enabled) return;
+    for (const target of targets) this.failures.labels(target.name).inc(0);
+    new Gauge({
+      name: `${PREFIX}target_up`,
+      help: '1 when the target is connected and taking updates, 0 when not, by target.',
+      labelNames: ['target'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const target of targets) {
+          let up = false;
+          try {
+            up = target.health().up;
+          } catch {
+            up = false;
+          }
+          this.labels(target.name).set(up ? 1 : 0);
+        }
+      },
+    });
   }
 
   updateReceived(bot: BotIdentity, type: string): void {
