@@ -4,6 +4,7 @@ import type { ReceiverConfig } from './config/load-settings.js';
 import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { OpsModule } from './ops/ops.module.js';
 import { PollingModule } from './polling/polling.module.js';
 import { PublisherModule } from './publisher/publisher.module.js';
 import type { UpdatePublisher } from './publisher/publisher.interface.js';
@@ -31,6 +32,7 @@ export class AppModule {
       imports: [
         ReceiverConfigModule.forRoot(config),
         LoggingModule.forRoot(config),
+        OpsModule,
         MetricsModule.forRoot(config.settings.METRICS_ENABLED),
         RedisModule.forRoot(config.settings),
         BotsModule,

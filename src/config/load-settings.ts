@@ -76,6 +76,9 @@ export function loadConfig(env: RawEnvironment): ReceiverConfig {
   if (settings.REDIS_PUBSUB && !settings.REDIS_URL) problems.push('REDIS_PUBSUB=true needs REDIS_URL');
   // A BOTS_FILE refused by its own check (a path of megabytes, say) is not opened.
   const bots = errors.some((e) => e.property === 'BOTS_FILE') ? [] : resolveBots(settings, problems);
+  if (settings.OPS_PORT !== undefined && settings.OPS_PORT === settings.WEBHOOK_PORT) {
+    problems.push('OPS_PORT must differ from WEBHOOK_PORT: it is the internal listener for /status and /metrics');
+  }
   if (problems.length > 0) throw new ConfigurationError(problems);
   return { settings, bots };
 }

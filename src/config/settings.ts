@@ -90,6 +90,14 @@ export class Settings {
   @IsBoolean({ message: 'WEBHOOK_STATUS_ENDPOINT must be true or false' })
   WEBHOOK_STATUS_ENDPOINT = true;
 
+  /** A second, internal listener for `/status`, `/status/live` and `/metrics` (then gone from WEBHOOK_PORT). */
+  @IsOptional()
+  @Transform(toInt)
+  @Max(65535)
+  @Min(1)
+  @IsInt({ message: 'OPS_PORT must be an integer from 1 to 65535' })
+  OPS_PORT?: number;
+
   @IsCidrList('WEBHOOK_LIMIT_SUBNETS')
   WEBHOOK_LIMIT_SUBNETS: Cidr[] = [];
 

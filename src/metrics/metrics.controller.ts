@@ -1,9 +1,11 @@
-import { Controller, Get, Header, Res } from '@nestjs/common';
+import { Controller, Get, Header, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { OpsPortGuard } from '../ops/ops-port.guard.js';
 import { MetricsService } from './metrics.service.js';
 
-/** `GET /metrics` in the Prometheus text format. */
+/** `GET /metrics` in the Prometheus text format (on OPS_PORT only, when it is set). */
 @Controller('metrics')
+@UseGuards(OpsPortGuard)
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 

@@ -43,6 +43,7 @@ export class WebhookRoute implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookRoute.name);
   /** Sockets Node answered 408 on: their request's abort is a timeout, counted once. */
   private readonly timedOut = new WeakSet<Socket>();
+  private readonly opsPort: number | undefined;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -52,7 +53,9 @@ export class WebhookRoute implements OnModuleInit, OnApplicationShutdown {
     private readonly metrics: MetricsService,
     private readonly rejections: RejectionLog,
     @Inject(RECEIVER_CONFIG) private readonly config: ReceiverConfig,
-  ) {}
+  ) {
+    this.opsPort = config.settings.OPS_PORT;
+  }
 
   onModuleInit(): void {
     const adapter = this.adapterHost.httpAdapter;
@@ -74,6 +77,11 @@ export class WebhookRoute implements OnModuleInit, OnApplicationShutdown {
 
   /** The checks made on the headers; sets `request.telegramBot` for the handler. */
   private admit(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
+    // The internal OPS_PORT listener serves probes and metrics, never updates.
+    if (this.opsPort !== undefined && request.raw.socket.localPort === this.opsPort) {
+      refuse(reply, 404, { statusCode: 404, error: 'Not Found', message: 'no webhook on OPS_PORT' });
+      return;
+    }
     try {
       this.subnet.check(request);
       this.secret.check(request);
