@@ -10,6 +10,7 @@ import { startApp, type TestApp } from './support/app.js';
 import { freePort } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { ReceiverProcess } from './support/receiver-process.js';
+import { waitUntil } from './support/wait.js';
 
 const BOT = {
   token: '7600000006:PollSecretPartOfTheToken_abcdefghijklmn',
@@ -42,13 +43,8 @@ describe('TELEGRAM_MODE=polling', () => {
     return child;
   }
 
-  async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+  const until = (condition: () => boolean | Promise<boolean>): Promise<void> =>
+    waitUntil(condition, 15_000, 25);
 
   const queued = async (): Promise<Array<Record<string, unknown>>> =>
     (await redis.lrange(queue, 0, -1)).map((entry) => JSON.parse(entry) as Record<string, unknown>);

@@ -13,6 +13,7 @@ import { UpdateIntake } from '../publisher/update-intake.service.js';
 import { TelegramApiError } from '../telegram/telegram-api.error.js';
 import type { GetUpdatesParams, RawUpdate, TelegramClient } from '../telegram/telegram.client.js';
 import { UpdatePoller } from './update-poller.service.js';
+import { waitUntil } from '../../test/support/wait.js';
 
 const identity = { index: 1, id: 1, idText: '1', label: 'bot @one (TELEGRAM_TOKEN)' } as BotIdentity;
 const bot = { ...identity, token: '1:x', identity } as unknown as Bot;
@@ -62,13 +63,8 @@ function build(
   return new UpdatePoller(config, telegram, registry, new UpdateIntake(publisher, metrics, config), metrics);
 }
 
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+const until = (condition: () => boolean, timeoutMs = 5000): Promise<void> =>
+  waitUntil(condition, timeoutMs, 10);
 
 describe('UpdatePoller', () => {
   beforeAll(() => {
