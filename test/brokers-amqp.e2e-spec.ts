@@ -8,8 +8,8 @@ import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { startApp, type TestApp } from './support/app.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { startPrivateRabbitMq } from './support/rabbitmq.js';
-import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
-import { waitUntil } from './support/wait.js';
+import { oddlyFormatted, postUpdate } from './support/webhook-client.js';
+import { brokerOutage } from './support/outage.js';
 
 const SHARED_AMQP = 'amqp://guest:guest@127.0.0.1:5672';
 const TOKEN = '444001:AAH_amqp-test-bot-token';
@@ -143,31 +143,18 @@ describe('RabbitMQ target', () => {
     const setup = await bindDurableQueue();
     await setup.close();
 
-    // Down at boot: the service starts anyway, reports it, and connects once RabbitMQ is there.
-    await rabbit.stop();
-    const app = await boot({ AMQP_URL: rabbit.url, AMQP_EXCHANGE: exchange, PUBLISH_TIMEOUT_MS: '3000' });
-    expect((await readStatus(app)).body.error?.amqp?.status).toBe('down');
-    expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(503);
-    await rabbit.start();
-    await waitUntil(async () => (await readStatus(app)).code === 200, 20_000);
-    expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(200);
-
-    await rabbit.stop();
-    const started = Date.now();
-    const refused = await post(app, JSON.stringify(realisticUpdate(2)));
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-    // Failed at once, not after PUBLISH_TIMEOUT_MS: nothing waits in an offline buffer.
-    expect(Date.now() - started).toBeLessThan(1500);
-    const down = await readStatus(app);
-    expect(down.code).toBe(503);
-    expect(down.body.error?.amqp?.status).toBe('down');
-    expect(down.body.error?.amqp?.reason).toMatch(/rabbitmq/);
-    expect(JSON.stringify(down.body)).not.toContain('guest:guest');
-
-    await rabbit.start();
-    await waitUntil(async () => (await readStatus(app)).code === 200, 20_000);
-    expect((await post(app, JSON.stringify(realisticUpdate(2)))).status).toBe(200);
+    await brokerOutage({
+      broker: rabbit,
+      target: 'amqp',
+      boot: (timeout) => boot({ AMQP_URL: rabbit.url, AMQP_EXCHANGE: exchange, PUBLISH_TIMEOUT_MS: timeout }),
+      post,
+      // /status says why, without the URL's credentials.
+      onDown: (status) => {
+        expect(status.error?.amqp?.reason).toMatch(/rabbitmq/);
+        expect(JSON.stringify(status)).not.toContain('guest:guest');
+      },
+      recoveryMs: 20_000,
+    });
 
     // Both updates confirmed as persistent messages: the first even survived the broker restart.
     const connection = await bindDurableQueue();

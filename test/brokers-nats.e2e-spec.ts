@@ -10,6 +10,7 @@ import { startApp, type TestApp } from './support/app.js';
 import { startPrivateNats } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
+import { brokerOutage } from './support/outage.js';
 import { waitUntil } from './support/wait.js';
 
 const SHARED_NATS = 'nats://127.0.0.1:4222';
@@ -157,28 +158,12 @@ describe('NATS target', () => {
 
   it('answers 503 + Retry-After while NATS is down (at boot or later), reports it at /status, and recovers without a restart', async () => {
     const nats = await startPrivateNats();
-    // Down at boot: the service starts anyway, reports it, and connects once NATS is there.
-    await nats.stop();
-    const app = await boot({ NATS_URL: nats.url, NATS_STREAM: 'telegram', PUBLISH_TIMEOUT_MS: '3000' });
-    expect((await readStatus(app)).body.error?.nats?.status).toBe('down');
-    expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(503);
-    await nats.start();
-    await waitUntil(async () => (await readStatus(app)).code === 200, 15_000);
-    expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(200);
-
-    await nats.stop();
-    const started = Date.now();
-    const refused = await post(app, JSON.stringify(realisticUpdate(2)));
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(Date.now() - started).toBeLessThan(1500);
-    const down = await readStatus(app);
-    expect(down.code).toBe(503);
-    expect(down.body.error?.nats?.status).toBe('down');
-
-    await nats.start();
-    await waitUntil(async () => (await readStatus(app)).code === 200, 15_000);
-    expect((await post(app, JSON.stringify(realisticUpdate(2)))).status).toBe(200);
+    await brokerOutage({
+      broker: nats,
+      target: 'nats',
+      boot: (timeout) => boot({ NATS_URL: nats.url, NATS_STREAM: 'telegram', PUBLISH_TIMEOUT_MS: timeout }),
+      post,
+    });
 
     // The stream (kept on disk across the restart) holds both updates.
     const own = await connect({ servers: nats.url.replace('nats://', '') });

@@ -8,6 +8,7 @@ import { startApp, type TestApp } from './support/app.js';
 import { startPrivateRedis } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
+import { brokerOutage } from './support/outage.js';
 import { waitUntil } from './support/wait.js';
 
 const SHARED_REDIS = 'redis://127.0.0.1:6379';
@@ -108,41 +109,29 @@ describe('Redis pub/sub target', () => {
   it('answers 503 + Retry-After while Redis is down (at boot or later), reports it at /status, and recovers without a restart', async () => {
     const redis = await startPrivateRedis();
     const prefix = 'telegram';
-    // Down at boot: the service starts anyway, reports it, and connects once Redis is there.
-    await redis.stop();
-    const app = await boot({ REDIS_URL: redis.url, PUBLISH_TIMEOUT_MS: '3000' });
-    expect((await readStatus(app)).body.error?.['redis-pubsub']?.status).toBe('down');
-    expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(503);
-    await redis.start();
-    await waitUntil(async () => (await readStatus(app)).code === 200, 15_000);
-    const sub = await subscriber(redis.url, prefix);
-    cleanup.push(() => sub.close());
-    expect((await post(app, JSON.stringify(realisticUpdate(1)))).status).toBe(200);
-    await waitUntil(() => sub.received.length === 1, 2000);
-
-    await redis.stop();
-    const started = Date.now();
-    const refused = await post(app, JSON.stringify(realisticUpdate(2)));
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect(Date.now() - started).toBeLessThan(1500);
-    const down = await readStatus(app);
-    expect(down.code).toBe(503);
-    expect(down.body.error?.['redis-pubsub']?.status).toBe('down');
-
-    await redis.start();
-    await waitUntil(async () => (await readStatus(app)).code === 200, 15_000);
-    // The subscriber resubscribes by itself once Redis is back.
-    await waitUntil(async () => {
-      const probe = new Redis(redis.url);
-      const listeners = (await probe.pubsub('NUMPAT')) as unknown as number;
-      probe.disconnect();
-      return listeners > 0;
-    }, 5000);
-    expect((await post(app, JSON.stringify(realisticUpdate(2)))).status).toBe(200);
-    await waitUntil(() => sub.received.length === 2, 2000);
+    let sub: Awaited<ReturnType<typeof subscriber>> | undefined;
+    await brokerOutage({
+      broker: redis,
+      target: 'redis-pubsub',
+      boot: (timeout) => boot({ REDIS_URL: redis.url, PUBLISH_TIMEOUT_MS: timeout }),
+      post,
+      onBack: async () => {
+        if (!sub) {
+          sub = await subscriber(redis.url, prefix);
+          cleanup.push(() => sub?.close());
+        }
+        // The subscriber resubscribes by itself once Redis is back.
+        await waitUntil(async () => {
+          const probe = new Redis(redis.url);
+          const listeners = (await probe.pubsub('NUMPAT')) as unknown as number;
+          probe.disconnect();
+          return listeners > 0;
+        }, 5000);
+      },
+    });
+    await waitUntil(() => sub?.received.length === 2, 2000);
     expect(
-      sub.received.map((m) => (JSON.parse(m.body.toString()) as { update_id: number }).update_id),
+      sub?.received.map((m) => (JSON.parse(m.body.toString()) as { update_id: number }).update_id),
     ).toEqual([1, 2]);
     // The private Redis is stopped after the app closed (afterAll of support/brokers.ts): an ioredis
     // connection dropped while Redis is down keeps a reconnect timer for up to 2 s, delaying Jest's exit.
