@@ -55,3 +55,16 @@ export function connectedTarget<C extends { connect(): Promise<unknown> }>(
     connection: { token: client, name },
   };
 }
+
+/**
+ * Whether `text` is longer than `limit` bytes in UTF-8, without encoding it when its length alone
+ * answers (a UTF-16 code unit is at most 3 bytes of UTF-8).
+ */
+export function longerThanBytes(text: string, limit: number): boolean {
+  return text.length > limit || (text.length * 3 > limit && Buffer.byteLength(text) > limit);
+}
+
+/** A character as `U+0000` for an error message (the character itself may be unprintable). */
+export function codePoint(character: string): string {
+  return `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}

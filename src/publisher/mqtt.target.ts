@@ -5,7 +5,7 @@ import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import type { BrokerTarget } from './broker-target.js';
 import type { EmbeddedMqttBroker } from './embedded-mqtt-broker.js';
-import { MqttPublisher, RawPayloadSerializer } from './mqtt.publisher.js';
+import { MqttPublisher } from './mqtt.publisher.js';
 import { EMBEDDED_BROKER, MQTT_CLIENT } from './publisher.constants.js';
 
 /** MQTT (MQTT_URL, or the embedded broker): Nest's `ClientMqtt`, published to by MqttPublisher. */
@@ -23,10 +23,14 @@ export function mqttTarget(): BrokerTarget {
           const url = embedded ? `mqtt://127.0.0.1:${embedded.port}` : (settings.MQTT_URL as string);
           const client = new ClientMqtt({
             url,
-            serializer: new RawPayloadSerializer(),
+            // mqtt.js reconnects this one client for the life of the process; MqttPublisher
+            // publishes on it and never calls connect() again (with 0, Nest drops the client
+            // after the first disconnect and only a new connect() would make another).
             reconnectPeriod: 1000,
             connectTimeout: 5000,
-            // Nothing is queued while offline: a publish then fails fast and Telegram retries.
+            // Nothing is queued while offline: a publish then fails fast and Telegram retries
+            // (MqttPublisher publishes QoS 1 only while connected, and fails those a drop leaves
+            // unconfirmed).
             queueQoSZero: false,
           });
           await client.connect().catch((error: unknown) => {
