@@ -1,13 +1,13 @@
 import { jest } from '@jest/globals';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import type { Bot } from '../telegram/bot-registry.service.js';
+import type { BotIdentity } from '../bots/bot.js';
 import type { NatsStreamClient } from './nats.client.js';
-import { NatsPublisher } from './nats.publisher.js';
+import { NatsPublisher, subjectRefusal } from './nats.publisher.js';
 import type { InboundUpdate } from './publisher.interface.js';
 
 const update: InboundUpdate = {
-  bot: { id: 42, idText: '42' } as Bot,
+  bot: { id: 42, idText: '42' } as BotIdentity,
   updateId: 7,
   type: 'message',
   raw: Buffer.from('{"update_id":7,"message":{}}'),
@@ -75,5 +75,52 @@ describe('NatsPublisher', () => {
     await expect(sut.publish(update)).rejects.toThrow(
       new Error('Error: Connection lost. Trying to reconnect...'),
     );
+  });
+});
+
+describe('subjectRefusal', () => {
+  it.each([['tg.42.message'], ['tg.42.caf\u00e9'], ['tg.42.' + 'x'.repeat(3834)]])('sends %#', (subject) => {
+    expect(subjectRefusal(subject, 3)).toBeUndefined();
+  });
+
+  it.each([
+    ['tg.42.a b', 'the subject contains U+0020'],
+    ['tg.42.a\tb', 'the subject contains U+0009'],
+    ['tg.42.a\u0000b', 'the subject contains U+0000'],
+    ['tg.42.a\r\nPUB x 1', 'the subject contains U+000D'],
+    ['tg.42.*', 'the subject contains the wildcard *, which only subscriptions may use'],
+    ['tg.42.>', 'the subject contains the wildcard >, which only subscriptions may use'],
+    ['tg.42.', 'the subject has an empty token'],
+    ['tg..message', 'the subject has an empty token'],
+    ['', 'the subject has an empty token'],
+    ['tg.42.' + 'x'.repeat(70_000), 'the subject is 70006 bytes long; at most 3840 fit a NATS protocol line'],
+    ['tg.42.a.b', 'the subject has 4 tokens; the stream captures subjects of 3'],
+  ])('refuses %#: %s', (subject, reason) => {
+    expect(subjectRefusal(subject, 3)).toBe(reason);
+  });
+
+  it('takes any number of tokens when no stream captures them (core NATS)', () => {
+    expect(subjectRefusal('tg.42.a.b')).toBeUndefined();
+  });
+});
+
+describe('NatsPublisher refusals', () => {
+  it('fails an update whose subject the server would refuse, or no stream would capture, without sending it', async () => {
+    const nats = client();
+    const sut = new NatsPublisher(nats as unknown as NatsStreamClient, config(true));
+    await expect(sut.publish({ ...update, type: 'x'.repeat(70_000) })).rejects.toThrow(
+      'not sent: the subject is 70006 bytes long',
+    );
+    await expect(sut.publish({ ...update, type: 'a.b' })).rejects.toThrow(
+      'not sent: the subject has 4 tokens; the stream captures subjects of 3',
+    );
+    expect(nats.publishToStream).not.toHaveBeenCalled();
+  });
+
+  it('sends a kind with a dot on core NATS, where no stream has to capture it', async () => {
+    const nats = client();
+    const sut = new NatsPublisher(nats as unknown as NatsStreamClient, config(false));
+    await expect(sut.publish({ ...update, type: 'a.b' })).resolves.toBe('published');
+    expect(nats.publishCore.mock.calls[0]?.[0]).toBe('tg.42.a.b');
   });
 });
