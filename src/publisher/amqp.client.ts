@@ -2,9 +2,13 @@ import { Logger } from '@nestjs/common';
 import { ClientRMQ, type ReadPacket } from '@nestjs/microservices';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, Options } from 'amqplib';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { redactUrl } from '../common/redact.js';
 import { BackgroundReconnect, describeError } from './background-reconnect.js';
 import type { PublisherHealth } from './publisher.interface.js';
+
+/** How often at most a channel the broker closed is opened again. */
+const REOPEN_INTERVAL_MS = 1000;
 
 /** One message for the exchange; `emit()`'s pattern is its routing key. */
 export class AmqpMessage {
@@ -24,14 +28,16 @@ export interface AmqpConfirmClientOptions {
 }
 
 /**
- * Nest's `ClientRMQ` (connection management, reconnects, status events) with three changes so a
+ * Nest's `ClientRMQ` (connection management, reconnects, status events) with these changes so a
  * resolved `emit()` means "RabbitMQ holds the message":
  * - one **confirm channel**: `dispatchEvent` resolves on the broker's publisher confirm (basic.ack)
  *   and rejects on a nack — ClientRMQ's own `dispatchEvent` resolves when the frame is written;
  * - the body is the exact bytes given, not `JSON.stringify` of Nest's `{pattern, data}` packet;
  * - **no offline buffering**: amqp-connection-manager queues publishes while disconnected and sends
  *   them after a reconnect; here a publish fails at once when the connection or channel is down
- *   (Telegram gets a fast 503 and resends), and `publishTimeout` bounds anything already queued.
+ *   (Telegram gets a fast 503 and resends), and `publishTimeout` bounds anything already queued;
+ * - a channel **the broker closed** (it refused a message) fails the publishes it held at once,
+ *   with the broker's reason, and is replaced on the live connection; publishes meanwhile wait.
  * The channel only publishes, so ClientRMQ's reply-queue consumer is not set up.
  */
 export class AmqpConfirmClient extends ClientRMQ {
@@ -42,6 +48,11 @@ export class AmqpConfirmClient extends ClientRMQ {
   private readonly retry = new BackgroundReconnect(() => this.connect());
   private channelReady: Promise<void> | null = null;
   private channelOpen = false;
+  /** Why the broker closed the current channel (amqplib's message), until a new one is set up. */
+  private channelClosedBy?: string;
+  /** A new channel for one the broker closed, while it is being opened: publishes wait for it. */
+  private reopening?: Promise<void>;
+  private lastReopenAt = 0;
   private blockedReason?: string;
   private lastError?: string;
   private closed = false;
@@ -115,54 +126,97 @@ export class AmqpConfirmClient extends ClientRMQ {
    */
   override createChannel(): Promise<void> {
     if (this.channel && this.channelReady) return this.channelReady;
-    const client = this.client as AmqpConnectionManager;
-    this.channelReady = new Promise<void>((resolve, reject) => {
-      const channel = client.createChannel({
-        json: false,
-        confirm: true,
-        publishTimeout: this.publishTimeoutMs,
-        setup: async (raw: ConfirmChannel) => {
-          raw.once('close', () => this.onChannelClosed(client));
-          await raw.assertExchange(this.exchangeName, 'topic', { durable: true });
-          this.channelOpen = true;
-          resolve();
-        },
-      });
-      // Without a listener, a failed setup (e.g. the exchange exists with another type) would be
-      // an unhandled 'error' event and end the process.
-      channel.on('error', (error: Error) => {
-        this.noteError(error);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      });
-      this.channel = channel;
-    });
-    return this.channelReady;
+    return this.openChannel();
   }
 
   protected override dispatchEvent(packet: ReadPacket<AmqpMessage>): Promise<void> {
-    const channel = this.channel as ChannelWrapper | null;
     const client = this.client as AmqpConnectionManager | null;
+    // The broker closed the channel, most likely for another update's message, and a new one is
+    // being opened on the live connection: wait for it (PUBLISH_TIMEOUT_MS bounds the wait).
+    if (this.reopening && client?.isConnected()) return this.reopening.then(() => this.dispatchEvent(packet));
+    const channel = this.channel as ChannelWrapper | null;
     if (!channel || !this.channelOpen || !client?.isConnected()) {
       return Promise.reject(new Error(this.health().reason));
     }
     const { content, options } = packet.data;
     // Resolves on the publisher confirm, rejects on a nack or after publishTimeout.
-    return channel
-      .publish(this.exchangeName, packet.pattern as string, content, options)
-      .then(() => undefined);
+    return channel.publish(this.exchangeName, packet.pattern as string, content, options).then(
+      () => undefined,
+      (error: unknown) => {
+        // amqplib fails what was unconfirmed on a closed channel with a bare "channel closed":
+        // give the broker's reason instead (its 'error' event came first).
+        throw new Error(
+          !this.channelOpen && this.channelClosedBy ? this.channelClosedBy : describeError(error),
+        );
+      },
+    );
+  }
+
+  /** Opens the confirm channel (now if connected, else on connect) and makes it the one publishes use. */
+  private openChannel(): Promise<void> {
+    const client = this.client as AmqpConnectionManager;
+    let ready!: () => void;
+    let failed!: (error: Error) => void;
+    const channelReady = new Promise<void>((resolve, reject) => {
+      ready = resolve;
+      failed = reject;
+    });
+    const channel = client.createChannel({
+      json: false,
+      confirm: true,
+      publishTimeout: this.publishTimeoutMs,
+      setup: async (raw: ConfirmChannel) => {
+        // Emitted before 'close' when the broker closes the channel, with its reason.
+        raw.on('error', (error: Error) => this.onChannelError(error));
+        raw.once('close', () => this.onChannelClosed(channel));
+        await raw.assertExchange(this.exchangeName, 'topic', { durable: true });
+        this.channelClosedBy = undefined;
+        this.channelOpen = true;
+        ready();
+      },
+    });
+    // Without a listener, a failed setup (e.g. the exchange exists with another type) would be
+    // an unhandled 'error' event and end the process.
+    channel.on('error', (error: Error) => {
+      this.noteError(error);
+      failed(error instanceof Error ? error : new Error(String(error)));
+    });
+    this.channel = channel;
+    this.channelReady = channelReady;
+    return channelReady;
+  }
+
+  private onChannelError(error: Error): void {
+    this.channelOpen = false;
+    this.channelClosedBy = describeError(error);
+    this.noteError(error);
   }
 
   /**
-   * A channel the broker closed while the connection stays up (an exchange deleted under us, a
-   * precondition failure) is not reopened by amqp-connection-manager until the next reconnect, so
-   * force one: the setup then declares the exchange again.
+   * A channel the broker closed while the connection stays up — for a message it refused (over
+   * its max_message_size, not permitted), an exchange deleted under us, a failed declaration — is
+   * not reopened by amqp-connection-manager until the next reconnect, so open a new one now, at
+   * most once per REOPEN_INTERVAL_MS (a declaration that keeps failing must not spin). A channel
+   * closed with its connection is reopened by the wrapper itself on reconnect.
    */
-  private onChannelClosed(client: AmqpConnectionManager): void {
+  private onChannelClosed(channel: ChannelWrapper): void {
     this.channelOpen = false;
-    if (this.closed) return;
-    setTimeout(() => {
-      if (!this.closed && client.isConnected() && !this.channelOpen) client.reconnect();
-    }, 1000).unref();
+    if (this.closed || channel !== this.channel || this.channelClosedBy === undefined) return;
+    // Fails what it still queues now, instead of sending it on a later connection.
+    channel.close().catch(() => undefined);
+    const wait = Math.max(0, this.lastReopenAt + REOPEN_INTERVAL_MS - Date.now());
+    const reopening = sleep(wait, undefined, { ref: false })
+      .then(() => {
+        if (this.closed) throw new Error('the RabbitMQ client is closed');
+        this.lastReopenAt = Date.now();
+        return this.openChannel();
+      })
+      .finally(() => {
+        if (this.reopening === reopening) this.reopening = undefined;
+      });
+    // Publishes waiting on it see its failure; nothing else must.
+    reopening.catch(() => undefined);
+    this.reopening = reopening;
   }
 
   private noteError(error: unknown): void {

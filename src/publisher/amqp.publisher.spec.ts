@@ -1,13 +1,13 @@
 import { jest } from '@jest/globals';
 import { of, throwError, type Observable } from 'rxjs';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import type { Bot } from '../telegram/bot-registry.service.js';
+import type { BotIdentity } from '../bots/bot.js';
 import { AmqpMessage, type AmqpConfirmClient } from './amqp.client.js';
 import { AmqpPublisher } from './amqp.publisher.js';
 import type { InboundUpdate } from './publisher.interface.js';
 
 const update: InboundUpdate = {
-  bot: { id: 42, idText: '42' } as Bot,
+  bot: { id: 42, idText: '42' } as BotIdentity,
   updateId: 1001,
   type: 'pre_checkout_query',
   raw: Buffer.from('{"update_id":1001,"pre_checkout_query":{}}'),
@@ -44,5 +44,18 @@ describe('AmqpPublisher', () => {
       new Error('Error: Connection lost. Trying to reconnect...'),
     );
     expect(sut.types).toEqual(new Set(['pre_checkout_query']));
+  });
+
+  it('fails an update whose routing key is over 255 bytes at once, without sending it', async () => {
+    const emit = jest.fn(() => of(undefined));
+    const sut = new AmqpPublisher({ emit } as unknown as AmqpConfirmClient, config());
+    await expect(sut.publish({ ...update, type: 'x'.repeat(300) })).rejects.toThrow(
+      'not sent: the routing key is 303 bytes long; AMQP allows 255',
+    );
+    await expect(sut.publish({ ...update, type: 'é'.repeat(127) })).rejects.toThrow(
+      'not sent: the routing key is 257 bytes long; AMQP allows 255',
+    );
+    expect(emit).not.toHaveBeenCalled();
+    await expect(sut.publish({ ...update, type: 'x'.repeat(252) })).resolves.toBe('published');
   });
 });

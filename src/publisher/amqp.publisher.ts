@@ -4,6 +4,7 @@ import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { describeError } from './background-reconnect.js';
 import { AmqpConfirmClient, AmqpMessage } from './amqp.client.js';
+import { longerThanBytes } from './broker-target.js';
 import type {
   InboundUpdate,
   PublisherHealth,
@@ -11,6 +12,14 @@ import type {
   UpdatePublisher,
 } from './publisher.interface.js';
 import { TopicTemplate } from './topic-template.js';
+
+/**
+ * The routing key and the `type` property are AMQP short strings: at most 255 bytes. amqplib
+ * throws on a longer one inside amqp-connection-manager's send loop, where the publish is neither
+ * sent nor failed until its timeout, so it is checked here. The key holds the type, so one check
+ * covers both; what else goes in the message's header frame is then small and fixed.
+ */
+const MAX_SHORT_STRING_BYTES = 255;
 
 /**
  * RabbitMQ: each update goes to the durable topic exchange AMQP_EXCHANGE with routing key
@@ -34,6 +43,12 @@ export class AmqpPublisher implements UpdatePublisher {
 
   async publish(update: InboundUpdate): Promise<PublishResult> {
     const bot = update.bot.idText;
+    const routingKey = this.routingKey.render(bot, update.type);
+    if (longerThanBytes(routingKey, MAX_SHORT_STRING_BYTES)) {
+      throw new Error(
+        `not sent: the routing key is ${Buffer.byteLength(routingKey)} bytes long; AMQP allows ${MAX_SHORT_STRING_BYTES}`,
+      );
+    }
     const message = new AmqpMessage(update.payload, {
       persistent: true,
       contentType: 'application/json',
@@ -45,7 +60,7 @@ export class AmqpPublisher implements UpdatePublisher {
     });
     try {
       // emit() is hot and drops its errors unless subscribed: wait for the publisher confirm.
-      await lastValueFrom(this.client.emit(this.routingKey.render(bot, update.type), message), {
+      await lastValueFrom(this.client.emit(routingKey, message), {
         defaultValue: undefined,
       });
     } catch (error) {
