@@ -146,6 +146,26 @@ export function startPrivateNats(): Promise<PrivateBroker> {
   }));
 }
 
+/**
+ * nats-server with JetStream and these extra lines in its configuration file (e.g.
+ * `max_payload: 4096`), for tests of what a server refuses. url nats://127.0.0.1:N
+ */
+export function startPrivateNatsWithConfig(extra: string[]): Promise<PrivateBroker> {
+  const binary = resolveBinary('nats-server', 'nats-server');
+  return startWithFreshPort('nats', (port, workDir) => {
+    const configPath = join(workDir, 'nats.conf');
+    const config = [
+      'host: 127.0.0.1',
+      `port: ${port}`,
+      `jetstream { store_dir: ${JSON.stringify(join(workDir, 'jetstream'))} }`,
+      ...extra,
+      '',
+    ];
+    writeFileSync(configPath, config.join('\n'));
+    return { url: `nats://127.0.0.1:${port}`, command: binary, args: ['-c', configPath] };
+  });
+}
+
 /** Stops every private broker this module started and removes their directories. */
 export async function stopAllPrivateBrokers(): Promise<void> {
   await Promise.all([...brokers].map((broker) => broker.stop()));
