@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import { startApp, type TestApp } from './support/app.js';
+import { hookEnv, startApp, type TestApp } from './support/app.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { startPrivateRabbitMq } from './support/rabbitmq.js';
 import { oddlyFormatted, postUpdate } from './support/webhook-client.js';
@@ -24,12 +24,7 @@ describe('RabbitMQ target', () => {
   let api: FakeBotApi;
   const apps: TestApp[] = [];
   const env = (extra: Record<string, string>): Record<string, string> => ({
-    TELEGRAM_TOKEN: TOKEN,
-    TELEGRAM_API_URL: api.url,
-    TELEGRAM_SET_WEBHOOK: 'false',
-    TELEGRAM_DELETE_WEBHOOK: 'false',
-    WEBHOOK_ENDPOINT: 'hook',
-    WEBHOOK_SECRET: SECRET,
+    ...hookEnv(api.url, TOKEN, SECRET),
     ...extra,
   });
   const boot = async (extra: Record<string, string>): Promise<TestApp> => {

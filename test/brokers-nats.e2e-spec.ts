@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startApp, type TestApp } from './support/app.js';
+import { hookEnv, startApp, type TestApp } from './support/app.js';
 import { startPrivateNats } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
@@ -37,12 +37,7 @@ describe('NATS target', () => {
   const boot = async (extra: Record<string, string>): Promise<TestApp> => {
     const app = await startApp(
       {
-        TELEGRAM_TOKEN: TOKEN,
-        TELEGRAM_API_URL: api.url,
-        TELEGRAM_SET_WEBHOOK: 'false',
-        TELEGRAM_DELETE_WEBHOOK: 'false',
-        WEBHOOK_ENDPOINT: 'hook',
-        WEBHOOK_SECRET: SECRET,
+        ...hookEnv(api.url, TOKEN, SECRET),
         ...extra,
       },
       { listen: true },

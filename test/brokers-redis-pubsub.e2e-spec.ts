@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { startApp, type TestApp } from './support/app.js';
+import { hookEnv, startApp, type TestApp } from './support/app.js';
 import { startPrivateRedis } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { oddlyFormatted, postUpdate, readStatus } from './support/webhook-client.js';
@@ -41,12 +41,7 @@ describe('Redis pub/sub target', () => {
   const boot = async (extra: Record<string, string>): Promise<TestApp> => {
     const app = await startApp(
       {
-        TELEGRAM_TOKEN: TOKEN,
-        TELEGRAM_API_URL: api.url,
-        TELEGRAM_SET_WEBHOOK: 'false',
-        TELEGRAM_DELETE_WEBHOOK: 'false',
-        WEBHOOK_ENDPOINT: 'hook',
-        WEBHOOK_SECRET: SECRET,
+        ...hookEnv(api.url, TOKEN, SECRET),
         REDIS_PUBSUB: 'true',
         // Pub/sub only: no queue entries left behind on the shared Redis.
         REDIS_QUEUE: 'false',

@@ -13,7 +13,7 @@ import type {
   PublishResult,
   UpdatePublisher,
 } from '../src/publisher/publisher.interface.js';
-import { startApp, type TestApp } from './support/app.js';
+import { hookEnv, startApp, type TestApp } from './support/app.js';
 import { FakeBotApi } from './support/fake-bot-api.js';
 
 const TOKEN = '999016:AAH_cardinality-test-bot-token';
@@ -49,12 +49,7 @@ describe('kinds from input', () => {
     api = await FakeBotApi.start({ bots: [{ token: TOKEN, id: BOT_ID, username: 'cardinality_bot' }] });
     app = await startApp(
       {
-        TELEGRAM_TOKEN: TOKEN,
-        TELEGRAM_API_URL: api.url,
-        TELEGRAM_SET_WEBHOOK: 'false',
-        TELEGRAM_DELETE_WEBHOOK: 'false',
-        WEBHOOK_ENDPOINT: 'hook',
-        WEBHOOK_SECRET: SECRET,
+        ...hookEnv(api.url, TOKEN, SECRET),
         METRICS_ENABLED: 'true',
         // The in-memory dedup store keeps what it is told to; bound it so only the caches under test could grow.
         DEDUP_MAX_ENTRIES: '1000',

@@ -11,6 +11,7 @@ import { FakeBotApi } from './support/fake-bot-api.js';
 import { head, openRaw } from './support/raw-http.js';
 import { ReceiverProcess } from './support/receiver-process.js';
 import { waitUntil } from './support/wait.js';
+import { hookEnv } from './support/app.js';
 
 const TOKEN = '171717:AAH_edge-process-bot-token';
 const SECRET = 'edge_process_secret';
@@ -47,12 +48,7 @@ describe('node dist/main.js at the edge', () => {
     port = await freePort();
     queue = `test:edge-process:${randomUUID()}`;
     sut = await ReceiverProcess.start({
-      TELEGRAM_TOKEN: TOKEN,
-      TELEGRAM_API_URL: api.url,
-      TELEGRAM_SET_WEBHOOK: 'false',
-      TELEGRAM_DELETE_WEBHOOK: 'false',
-      WEBHOOK_ENDPOINT: 'hook',
-      WEBHOOK_SECRET: SECRET,
+      ...hookEnv(api.url, TOKEN, SECRET),
       WEBHOOK_PORT: String(port),
       WEBHOOK_BIND: '127.0.0.1',
       WEBHOOK_LIMIT_SUBNETS: '10.0.0.0/8',

@@ -5,7 +5,7 @@
 import { Controller, Module, Post, Body } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { startApp, type TestApp } from './support/app.js';
+import { hookEnv, startApp, type TestApp } from './support/app.js';
 import { FakeBotApi } from './support/fake-bot-api.js';
 import { head, openRaw } from './support/raw-http.js';
 import { waitUntil } from './support/wait.js';
@@ -46,12 +46,7 @@ describe('webhook edge', () => {
     queue = `test:edge:${randomUUID()}`;
     sut = await startApp(
       {
-        TELEGRAM_TOKEN: TOKEN,
-        TELEGRAM_API_URL: api.url,
-        TELEGRAM_SET_WEBHOOK: 'false',
-        TELEGRAM_DELETE_WEBHOOK: 'false',
-        WEBHOOK_ENDPOINT: 'hook',
-        WEBHOOK_SECRET: SECRET,
+        ...hookEnv(api.url, TOKEN, SECRET),
         REDIS_URL,
         REDIS_QUEUE_NAME: queue,
         ...extra,

@@ -1,7 +1,7 @@
 /** OPS_PORT: probes and metrics on an internal listener, gone from the public webhook port. */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { startApp, type TestApp } from './support/app.js';
+import { hookEnv, startApp, type TestApp } from './support/app.js';
 import { freePort } from './support/brokers.js';
 import { FakeBotApi } from './support/fake-bot-api.js';
 
@@ -23,12 +23,7 @@ describe('OPS_PORT', () => {
     opsPort = await freePort();
     sut = await startApp(
       {
-        TELEGRAM_TOKEN: TOKEN,
-        TELEGRAM_API_URL: api.url,
-        TELEGRAM_SET_WEBHOOK: 'false',
-        TELEGRAM_DELETE_WEBHOOK: 'false',
-        WEBHOOK_ENDPOINT: 'hook',
-        WEBHOOK_SECRET: SECRET,
+        ...hookEnv(api.url, TOKEN, SECRET),
         WEBHOOK_BIND: '127.0.0.1',
         OPS_PORT: String(opsPort),
         REDIS_URL,

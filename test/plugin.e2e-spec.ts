@@ -11,7 +11,7 @@ import type {
   PublishResult,
   UpdatePublisher,
 } from '../src/publisher/publisher.interface.js';
-import { startApp, type TestApp } from './support/app.js';
+import { hookEnv, startApp, type TestApp } from './support/app.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 import { postUpdate, readStatus, type StatusBody } from './support/webhook-client.js';
 
@@ -68,12 +68,7 @@ describe('plug-in publisher', () => {
     api = await FakeBotApi.start({ bots: [{ token: TOKEN, id: BOT_ID, username: 'plugin_test_bot' }] });
     app = await startApp(
       {
-        TELEGRAM_TOKEN: TOKEN,
-        TELEGRAM_API_URL: api.url,
-        TELEGRAM_SET_WEBHOOK: 'false',
-        TELEGRAM_DELETE_WEBHOOK: 'false',
-        WEBHOOK_ENDPOINT: 'hook',
-        WEBHOOK_SECRET: SECRET,
+        ...hookEnv(api.url, TOKEN, SECRET),
         METRICS_ENABLED: 'true',
       },
       { listen: true, publishers: [AuditPublisher], imports: [AuditStoreModule] },

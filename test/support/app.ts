@@ -16,6 +16,21 @@ export function writeBotsFile(content: string, name = 'bots.yaml'): string {
   return file;
 }
 
+/**
+ * The settings of most tests: one bot at `/hook` with this secret, talking to the fake Bot API,
+ * with webhook registration off (the tests post to the receiver themselves).
+ */
+export function hookEnv(apiUrl: string, token: string, secret: string): Record<string, string> {
+  return {
+    TELEGRAM_TOKEN: token,
+    TELEGRAM_API_URL: apiUrl,
+    TELEGRAM_SET_WEBHOOK: 'false',
+    TELEGRAM_DELETE_WEBHOOK: 'false',
+    WEBHOOK_ENDPOINT: 'hook',
+    WEBHOOK_SECRET: secret,
+  };
+}
+
 export interface TestApp {
   app: NestFastifyApplication;
   config: ReceiverConfig;
