@@ -1,4 +1,5 @@
 import { Module, type DynamicModule, type ModuleMetadata, type Type } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module.js';
 import { ReceiverConfigModule } from './config/config.module.js';
 import type { ReceiverConfig } from './config/load-settings.js';
 import { HealthModule } from './health/health.module.js';
@@ -39,6 +40,7 @@ export class AppModule {
         PublisherModule.forRoot(config, { publishers: options.publishers, imports: options.imports }),
         WebhookModule,
         RegistrationModule,
+        AdminModule,
         ...(config.settings.TELEGRAM_MODE === 'polling' ? [PollingModule] : []),
         ...(config.settings.WEBHOOK_STATUS_ENDPOINT ? [HealthModule] : []),
       ],

@@ -26,16 +26,29 @@ export class BotIdentifier implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    const bots: Bot[] = [];
     await forEachLimited(this.config.bots, IDENTIFY_CONCURRENCY, async (config) => {
-      await this.identify(config);
+      bots.push(await this.lookUp(config));
     });
+    // One swap of the routing table for all of them, not one copy of it per bot.
+    this.registry.apply({ add: bots });
   }
 
-  /** getMe: who the bot is. Throws StartupError naming the bot by its position, never its token. */
+  /** getMe, and the bot added to the registry. Throws StartupError (see lookUp). */
   async identify(config: BotConfig): Promise<Bot> {
+    const bot = await this.lookUp(config);
+    this.registry.apply({ add: [bot] });
+    return bot;
+  }
+
+  /**
+   * getMe: who the bot is, as a bot not routed yet. Throws StartupError naming the bot by its
+   * position, never its token.
+   */
+  async lookUp(config: BotConfig): Promise<Bot> {
     try {
       const me = await this.telegram.getMe(config.token);
-      return this.registry.add(config, me.id, me.username);
+      return this.registry.create(config, me.id, me.username);
     } catch (error) {
       if (error instanceof TelegramApiError && error.errorCode === 401) {
         throw new StartupError(

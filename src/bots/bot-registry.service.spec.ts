@@ -36,4 +36,42 @@ describe('BotRegistry', () => {
     expect(sut.findByPath('b1?x=1')).toBe(bot);
     expect(sut.findByPath('/b2')).toBeUndefined();
   });
+
+  it('swaps the table on a change: a bot found before its removal is the same object after', () => {
+    const sut = new BotRegistry();
+    const shop = sut.add(config(1), 1);
+    const inFlight = sut.findByPath('/b1');
+    const help = sut.create(config(2), 2);
+    sut.apply({ add: [help], remove: [shop] });
+    expect(sut.findByPath('/b1')).toBeUndefined();
+    expect(sut.findByPath('/b2')).toBe(help);
+    expect(inFlight).toBe(shop);
+    expect(inFlight?.secret).toBe('s1');
+    expect(sut.all()).toEqual([help]);
+  });
+
+  it('never hands an index to a second bot, nor to a new version of a bot', () => {
+    const sut = new BotRegistry();
+    const first = sut.add(config(1), 1);
+    sut.add(config(2), 2);
+    const changed = sut.create(config(1, { endpoint: 'moved' }), 1);
+    const again = sut.create(config(1), 3);
+    expect(first.index).toBe(1);
+    expect(changed.index).toBe(3);
+    expect(changed.identity.index).toBe(3);
+    expect(again.index).toBe(4);
+  });
+
+  it('refuses a change that adds a bot already served or a path another bot keeps', () => {
+    const sut = new BotRegistry();
+    const shop = sut.add(config(1), 1);
+    expect(sut.problems({ add: [sut.create(config(2, { source: 'the admin API' }), 1)] })).toEqual([
+      'the admin API: this bot is already served (bot 1 (BOTS_FILE entry 1))',
+    ]);
+    expect(sut.problems({ add: [sut.create(config(3, { endpoint: 'b1' }), 3)] })[0]).toContain(
+      'BOTS_FILE entry 3: webhook endpoint "b1" is already used by BOTS_FILE entry 1',
+    );
+    // Removed in the same change, its path and id are free again.
+    expect(sut.problems({ add: [sut.create(config(4, { endpoint: 'b1' }), 1)], remove: [shop] })).toEqual([]);
+  });
 });

@@ -230,9 +230,14 @@ function botRoutes(value: unknown, where: string, problems: string[]): BotRoutes
 
 /**
  * Resolves every configured bot (TELEGRAM_TOKEN first, then BOTS_FILE entries) into a `BotConfig`,
- * pushing one readable problem per mistake. Tokens never appear in a problem.
+ * pushing one readable problem per mistake. Tokens never appear in a problem. On a reload,
+ * `served` (token → endpoint of the bots served now) keeps a `random` endpoint where it is.
  */
-export function resolveBots(settings: Settings, problems: string[]): BotConfig[] {
+export function resolveBots(
+  settings: Settings,
+  problems: string[],
+  served?: ReadonlyMap<string, string>,
+): BotConfig[] {
   const entries: Array<{ source: string; entry: BotEntry }> = [];
   if (settings.TELEGRAM_TOKEN !== undefined) {
     entries.push({ source: 'TELEGRAM_TOKEN', entry: { token: settings.TELEGRAM_TOKEN } });
@@ -274,7 +279,8 @@ export function resolveBots(settings: Settings, problems: string[]): BotConfig[]
     const endpointMode =
       optionalString(entry.endpoint, source, 'endpoint', problems, endpointProblem) ??
       settings.WEBHOOK_ENDPOINT;
-    const endpoint = resolveEndpoint(endpointMode, token);
+    const endpoint =
+      (endpointMode === 'random' && served?.get(token)) || resolveEndpoint(endpointMode, token);
     const previousToken = byToken.get(token);
     if (previousToken)
       problems.push(`${source}: the same bot token is already configured by ${previousToken}`);

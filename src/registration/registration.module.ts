@@ -14,6 +14,6 @@ import { WebhookStates } from './webhook-states.js';
 @Module({
   imports: [BotsModule, TelegramModule],
   providers: [WebhookStates, WebhookRegistrar, WebhookReconciler, WebhookRemover, WebhookLease],
-  exports: [WebhookStates, WebhookRegistrar],
+  exports: [WebhookStates, WebhookRegistrar, WebhookRemover],
 })
 export class RegistrationModule {}

@@ -47,6 +47,8 @@ export class WebhookReconciler implements OnApplicationBootstrap {
     await forEachLimited(this.registry.all(), REGISTRATION_CONCURRENCY, async (bot) => {
       try {
         const info = await this.telegram.call<WebhookInfo>(bot.token, 'getWebhookInfo', {});
+        // A bot removed or changed since this round began is not this round's to set again.
+        if (!this.registry.routes(bot)) return;
         this.states.record(bot, info, this.registrar.webhookUrl(bot));
         if (this.registrar.matches(bot, info)) return;
         this.logger.warn(

@@ -1,15 +1,23 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
+import type { Bot } from '../bots/bot.js';
 import { BotRegistry } from '../bots/bot-registry.service.js';
 import { errorMessage } from '../common/error-message.js';
 import { forEachLimited } from '../common/for-each-limited.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
+import { REDIS_CONNECTION } from '../redis/redis.constants.js';
 import { TelegramClient } from '../telegram/telegram.client.js';
 import { WebhookLease } from './webhook-lease.service.js';
 import { WebhookReconciler } from './webhook-reconciler.service.js';
-import { REGISTRATION_CONCURRENCY } from './webhook-registrar.service.js';
+import { REGISTRATION_CONCURRENCY, WebhookRegistrar } from './webhook-registrar.service.js';
+
+/** How long the replica that claimed a bot's removal holds the claim: the others skip it meanwhile. */
+const REMOVAL_CLAIM_MS = 60_000;
 
 /**
+ * A bot removed while running (BOTS_FILE reload, admin API, the shared store): deleteWebhook by
+ * one replica — the one that claims the removal first in Redis; without Redis, this one.
  * At shutdown: deletes the webhooks when TELEGRAM_DELETE_WEBHOOK is on and no other replica still
  * serves the bots (the Redis lease), never dropping pending updates.
  */
@@ -23,7 +31,31 @@ export class WebhookRemover implements OnModuleDestroy {
     private readonly registry: BotRegistry,
     private readonly reconciler: WebhookReconciler,
     private readonly lease: WebhookLease,
+    private readonly registrar: WebhookRegistrar,
+    @Optional() @Inject(REDIS_CONNECTION) private readonly redis?: Redis | Cluster,
   ) {}
+
+  /**
+   * deleteWebhook for a bot no longer served, once across the replicas that all saw it go;
+   * `removal` names this removal (a store version, a file's hash) so a later one is claimed anew.
+   * Never throws: a failure is logged, and Telegram keeps retrying a URL that answers 404.
+   */
+  async removeWebhook(bot: Bot, removal: string, dropPending = false): Promise<void> {
+    if (!this.registrar.managing) return;
+    try {
+      if (this.redis) {
+        const key = `${this.config.settings.REDIS_QUEUE_NAME}:bots:removal:${bot.idText}:${removal}`;
+        const won = await this.redis.set(key, this.lease.replicaId, 'PX', REMOVAL_CLAIM_MS, 'NX');
+        if (won === null) return;
+      }
+      await this.telegram.call(bot.token, 'deleteWebhook', { drop_pending_updates: dropPending });
+      this.logger.log(
+        `Webhook deleted for ${bot.label}, no longer served${dropPending ? '; pending updates dropped' : ''}`,
+      );
+    } catch (error) {
+      this.logger.error(`deleteWebhook failed for ${bot.label}, no longer served: ${errorMessage(error)}`);
+    }
+  }
 
   async onModuleDestroy(): Promise<void> {
     // A reconciler round must not set a webhook again after it was deleted.

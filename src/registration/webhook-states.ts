@@ -39,6 +39,14 @@ export class WebhookStates {
     this.metrics.webhookLastError.labels(bot.idText).set(info.last_error_date ?? 0);
   }
 
+  /** The bot is no longer served: its state and its series go. */
+  forget(bot: Bot): void {
+    this.states.delete(bot.id);
+    this.metrics.webhookRegistered.remove(bot.idText);
+    this.metrics.webhookPending.remove(bot.idText);
+    this.metrics.webhookLastError.remove(bot.idText);
+  }
+
   /** setWebhook succeeded. */
   registered(bot: Bot): void {
     this.states.set(bot.id, { ...this.states.get(bot.id), registered: true });

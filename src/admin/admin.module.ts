@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { BotsModule } from '../bots/bots.module.js';
+import { RegistrationModule } from '../registration/registration.module.js';
+import { BotsFileReloader } from './bots-file-reloader.service.js';
+import { RuntimeBots } from './runtime-bots.service.js';
+
+/**
+ * Changing the bots served while running: BOTS_FILE followed (hot reload), through RuntimeBots,
+ * which swaps the routing table and registers or deletes webhooks.
+ */
+@Module({
+  imports: [BotsModule, RegistrationModule],
+  providers: [RuntimeBots, BotsFileReloader],
+  exports: [RuntimeBots],
+})
+export class AdminModule {}
