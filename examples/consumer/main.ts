@@ -4,9 +4,12 @@
  *   TELEGRAM_TOKEN=123:abc[,456:def] TELEGRAM_API_URL=https://api.telegram.org \
  *   REDIS_URL=redis://127.0.0.1:6379 REDIS_QUEUE_NAME=telegram_bot \
  *   MQTT_URL=mqtt://127.0.0.1:1883 MQTT_TOPIC_PREFIX=telegram \
+ *   KAFKA_BROKERS=127.0.0.1:9092 KAFKA_TOPIC_PREFIX=telegram \
  *   node examples/consumer/dist/main.js        (after: npx tsc -p examples/consumer)
  *
- * Set REDIS_URL, MQTT_URL or both; the receiver must use REDIS_QUEUE_MODE=stream for Redis.
+ * Set any of REDIS_URL, MQTT_URL and KAFKA_BROKERS; the receiver must use REDIS_QUEUE_MODE=stream
+ * for Redis. With Kafka the worker reads every `<KAFKA_TOPIC_PREFIX>.<bot id>` topic (the receiver's
+ * default KAFKA_TOPIC=telegram.{bot}).
  */
 import { start } from './worker.js';
 
@@ -15,8 +18,10 @@ const tokens = (env.TELEGRAM_TOKEN ?? '')
   .split(',')
   .map((token) => token.trim())
   .filter(Boolean);
-if (tokens.length === 0 || (!env.REDIS_URL && !env.MQTT_URL)) {
-  console.error('Set TELEGRAM_TOKEN (comma-separated for several bots) and REDIS_URL and/or MQTT_URL');
+if (tokens.length === 0 || (!env.REDIS_URL && !env.MQTT_URL && !env.KAFKA_BROKERS)) {
+  console.error(
+    'Set TELEGRAM_TOKEN (comma-separated for several bots) and any of REDIS_URL, MQTT_URL, KAFKA_BROKERS',
+  );
   process.exit(2);
 }
 
@@ -28,6 +33,17 @@ const worker = await start({
     : undefined,
   mqtt: env.MQTT_URL
     ? { url: env.MQTT_URL, topicPrefix: env.MQTT_TOPIC_PREFIX, clientId: env.WORKER_NAME }
+    : undefined,
+  kafka: env.KAFKA_BROKERS
+    ? {
+        brokers: env.KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
+        topics: [
+          new RegExp(
+            `^${(env.KAFKA_TOPIC_PREFIX ?? 'telegram').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\\d+$`,
+          ),
+        ],
+        groupId: env.WORKER_GROUP,
+      }
     : undefined,
 });
 console.log('Worker running; Ctrl-C to stop');

@@ -1,7 +1,7 @@
 /**
- * A worker for telegram-receiver: consumes updates from the Redis stream and/or MQTT and answers
- * every text message through the Bot API (sendMessage). Written with plain ioredis and mqtt so a
- * team can copy it into any Node project.
+ * A worker for telegram-receiver: consumes updates from the Redis stream, MQTT and/or Kafka and
+ * answers every text message through the Bot API (sendMessage). Written with plain ioredis, mqtt
+ * and kafkajs so a team can copy it into any Node project.
  *
  * Nothing is lost when a worker crashes:
  * - Redis stream (REDIS_QUEUE_MODE=stream): entries are read through a consumer group and
@@ -9,11 +9,16 @@
  *   claimed again (XAUTOCLAIM) after `claimIdleMs` by whichever worker of the group runs.
  * - MQTT: a persistent session (`clean: false`, fixed client id) with QoS 1; the PUBACK is sent
  *   only once the update was answered, so the broker redelivers anything unanswered.
+ * - Kafka: a consumer group (`telegram-workers`); a partition's records are handled one after the
+ *   other, and an offset is committed only once its record was answered, so a crashed worker's
+ *   partitions go to another member from the last answered record on. The receiver keys records by
+ *   chat, so each chat is answered in order while chats on different partitions run in parallel.
  * Delivery is at least once, so answers are remembered per (bot, update_id) to skip repeats.
  */
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { botIdOf, decodeUpdate, PermanentBotApiError, sendMessage, type ReceivedUpdate } from './telegram.js';
 
@@ -41,6 +46,15 @@ export interface WorkerOptions {
     url: string;
     topicPrefix?: string;
     /** Fixed per worker: the broker keeps the session, and what it missed, under this id. */
+    clientId?: string;
+  };
+  /** Consume the receiver's Kafka topics (KAFKA_TOPIC, default `telegram.{bot}`) in a consumer group. */
+  kafka?: {
+    brokers: string[];
+    /** Topic names, or patterns: the default /^telegram\.\d+$/ matches every bot's `telegram.{bot}`. */
+    topics?: Array<string | RegExp>;
+    /** Workers sharing a group share the partitions; each record goes to one of them. */
+    groupId?: string;
     clientId?: string;
   };
   /** The answer to a text; default: echo it. */
@@ -88,6 +102,7 @@ export async function start(options: WorkerOptions): Promise<Worker> {
   try {
     if (options.redis) closers.push(await consumeStream(options.redis));
     if (options.mqtt) closers.push(await consumeMqtt(options.mqtt));
+    if (options.kafka) closers.push(await consumeKafka(options.kafka));
   } catch (error) {
     stopping = true;
     await Promise.all(closers.map((close) => close()));
@@ -224,6 +239,55 @@ export async function start(options: WorkerOptions): Promise<Worker> {
       await current;
       await client.endAsync(true);
     };
+  }
+
+  async function consumeKafka(config: NonNullable<WorkerOptions['kafka']>): Promise<() => Promise<void>> {
+    const kafka = new Kafka({
+      clientId: config.clientId ?? `telegram-worker-${hostname()}`,
+      brokers: config.brokers,
+      logLevel: logLevel.WARN,
+    });
+    const consumer: Consumer = kafka.consumer({
+      groupId: config.groupId ?? 'telegram-workers',
+      // A fetch waits at most a second for new records, so close() does not wait long for it.
+      maxWaitTimeInMs: 1000,
+    });
+    await consumer.connect();
+    try {
+      // From the beginning when the group is new: what was published before the first worker ran is answered too.
+      await consumer.subscribe({ topics: config.topics ?? [/^telegram\.\d+$/], fromBeginning: true });
+      await consumer.run({
+        // Returning commits the record's offset: only once it was answered (or cannot be).
+        eachMessage: async ({ topic, message }) => {
+          let received: ReceivedUpdate;
+          try {
+            received = decodeUpdate(
+              message.value ?? Buffer.alloc(0),
+              Number(message.headers?.bot?.toString()),
+            );
+          } catch (error) {
+            log(`Kafka record on ${topic} is not an update: ${(error as Error).message}`);
+            return;
+          }
+          for (let attempt = 1; !stopping; attempt++) {
+            try {
+              await answer(received);
+              return;
+            } catch (error) {
+              const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
+              log(`Kafka update ${received.update.update_id} not answered yet: ${(error as Error).message}`);
+              await sleep(retryAfter ? retryAfter * 1000 : Math.min(1000 * attempt, 10_000));
+            }
+          }
+          // Stopping without answering: the offset stays, and the group hands the record on.
+          throw new Error(`worker stopping: update ${received.update.update_id} left for the group`);
+        },
+      });
+    } catch (error) {
+      await consumer.disconnect();
+      throw error;
+    }
+    return () => consumer.disconnect();
   }
 
   return {
