@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import type { BrokerTarget } from './broker-target.js';
 import { MemoryDedupStore, RedisDedupStore, type DedupStore } from './dedup.store.js';
-import { EmbeddedMqttBroker } from './embedded-mqtt-broker.js';
+import { EmbeddedMqttBroker } from './targets/mqtt/embedded-mqtt-broker.js';
 import { PublishService } from './publish.service.js';
 import { UpdateIntake } from './update-intake.service.js';
 import { REDIS_CONNECTION } from '../redis/redis.constants.js';
@@ -132,9 +132,9 @@ export class PublisherModule {
       builtIn.push(RedisPubSubPublisher);
     }
     const targets: BrokerTarget[] = [];
-    if (settings.MQTT_URL || embedded) targets.push((await import('./mqtt.target.js')).mqttTarget());
-    if (settings.AMQP_URL) targets.push((await import('./amqp.target.js')).amqpTarget());
-    if (settings.NATS_URL) targets.push((await import('./nats.target.js')).natsTarget());
+    if (settings.MQTT_URL || embedded) targets.push((await import('./targets/mqtt/mqtt.target.js')).mqttTarget());
+    if (settings.AMQP_URL) targets.push((await import('./targets/amqp/amqp.target.js')).amqpTarget());
+    if (settings.NATS_URL) targets.push((await import('./targets/nats/nats.target.js')).natsTarget());
     for (const target of targets) {
       providers.push(...target.providers);
       builtIn.push(target.publisher);

@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { ClientMqtt } from '@nestjs/microservices';
-import { redactUrl } from '../common/redact.js';
-import { RECEIVER_CONFIG } from '../config/config.constants.js';
-import type { ReceiverConfig } from '../config/load-settings.js';
-import type { BrokerTarget } from './broker-target.js';
+import { redactUrl } from '../../../common/redact.js';
+import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import type { BrokerTarget } from '../../broker-target.js';
 import type { EmbeddedMqttBroker } from './embedded-mqtt-broker.js';
 import { MqttPublisher } from './mqtt.publisher.js';
-import { EMBEDDED_BROKER, MQTT_CLIENT } from './publisher.constants.js';
+import { EMBEDDED_BROKER, MQTT_CLIENT } from '../../publisher.constants.js';
 
 /** MQTT (MQTT_URL, or the embedded broker): Nest's `ClientMqtt`, published to by MqttPublisher. */
 export function mqttTarget(): BrokerTarget {

@@ -1,17 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { RECEIVER_CONFIG } from '../config/config.constants.js';
-import type { ReceiverConfig } from '../config/load-settings.js';
-import { describeError } from './background-reconnect.js';
-import { codePoint, longerThanBytes } from './broker-target.js';
+import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import { describeError } from '../../background-reconnect.js';
+import { codePoint, longerThanBytes } from '../../broker-target.js';
 import { NatsStreamClient } from './nats.client.js';
 import type {
   InboundUpdate,
   PublisherHealth,
   PublishResult,
   UpdatePublisher,
-} from './publisher.interface.js';
-import { TopicTemplate } from './topic-template.js';
+} from '../../publisher.interface.js';
+import { TopicTemplate } from '../../topic-template.js';
 
 /**
  * The longest subject sent. The server closes a connection whose protocol line (`HPUB <subject>

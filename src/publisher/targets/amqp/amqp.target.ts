@@ -1,6 +1,6 @@
 import { AmqpConfirmClient } from './amqp.client.js';
 import { AmqpPublisher } from './amqp.publisher.js';
-import { connectedTarget, type BrokerTarget } from './broker-target.js';
+import { connectedTarget, type BrokerTarget } from '../../broker-target.js';
 
 /** RabbitMQ (AMQP_URL): a confirm channel, published to by AmqpPublisher. */
 export function amqpTarget(): BrokerTarget {

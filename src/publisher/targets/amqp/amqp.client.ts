@@ -3,9 +3,9 @@ import { ClientRMQ, type ReadPacket } from '@nestjs/microservices';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, Options } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { redactUrl } from '../common/redact.js';
-import { BackgroundReconnect, describeError } from './background-reconnect.js';
-import type { PublisherHealth } from './publisher.interface.js';
+import { redactUrl } from '../../../common/redact.js';
+import { BackgroundReconnect, describeError } from '../../background-reconnect.js';
+import type { PublisherHealth } from '../../publisher.interface.js';
 
 /** How often at most a channel the broker closed is opened again. */
 const REOPEN_INTERVAL_MS = 1000;

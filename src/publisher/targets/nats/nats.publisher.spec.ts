@@ -1,10 +1,10 @@
 import { jest } from '@jest/globals';
 import type { MsgHdrs } from '@nats-io/transport-node';
-import type { ReceiverConfig } from '../config/load-settings.js';
-import type { BotIdentity } from '../bots/bot.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import type { BotIdentity } from '../../../bots/bot.js';
 import type { NatsStreamClient } from './nats.client.js';
 import { NatsPublisher, subjectRefusal } from './nats.publisher.js';
-import type { InboundUpdate } from './publisher.interface.js';
+import type { InboundUpdate } from '../../publisher.interface.js';
 
 const update: InboundUpdate = {
   bot: { id: 42, idText: '42' } as BotIdentity,

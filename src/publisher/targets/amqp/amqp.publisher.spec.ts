@@ -1,10 +1,10 @@
 import { jest } from '@jest/globals';
 import { of, throwError, type Observable } from 'rxjs';
-import type { ReceiverConfig } from '../config/load-settings.js';
-import type { BotIdentity } from '../bots/bot.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import type { BotIdentity } from '../../../bots/bot.js';
 import { AmqpMessage, type AmqpConfirmClient } from './amqp.client.js';
 import { AmqpPublisher } from './amqp.publisher.js';
-import type { InboundUpdate } from './publisher.interface.js';
+import type { InboundUpdate } from '../../publisher.interface.js';
 
 const update: InboundUpdate = {
   bot: { id: 42, idText: '42' } as BotIdentity,

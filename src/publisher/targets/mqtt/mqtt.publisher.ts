@@ -1,18 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ClientMqtt } from '@nestjs/microservices';
 import type { MqttClient } from 'mqtt';
-import { RECEIVER_CONFIG } from '../config/config.constants.js';
-import type { ReceiverConfig } from '../config/load-settings.js';
-import { describeError } from './background-reconnect.js';
-import { codePoint, longerThanBytes } from './broker-target.js';
-import { MQTT_CLIENT } from './publisher.constants.js';
+import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import { describeError } from '../../background-reconnect.js';
+import { codePoint, longerThanBytes } from '../../broker-target.js';
+import { MQTT_CLIENT } from '../../publisher.constants.js';
 import type {
   InboundUpdate,
   PublisherHealth,
   PublishResult,
   UpdatePublisher,
-} from './publisher.interface.js';
-import { TopicTemplate } from './topic-template.js';
+} from '../../publisher.interface.js';
+import { TopicTemplate } from '../../topic-template.js';
 
 /** QoS 1: the publish is confirmed when the broker's PUBACK arrives. */
 const QOS1 = { qos: 1 as const };

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { jest } from '@jest/globals';
 import type { ClientMqtt } from '@nestjs/microservices';
-import type { ReceiverConfig } from '../config/load-settings.js';
-import type { BotIdentity } from '../bots/bot.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import type { BotIdentity } from '../../../bots/bot.js';
 import { MqttPublisher, topicRefusal } from './mqtt.publisher.js';
-import type { InboundUpdate } from './publisher.interface.js';
+import type { InboundUpdate } from '../../publisher.interface.js';
 
 const update = (type = 'message'): InboundUpdate => ({
   bot: { index: 1, id: 42, idText: '42' } as BotIdentity,

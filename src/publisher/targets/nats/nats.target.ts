@@ -1,7 +1,7 @@
-import { connectedTarget, type BrokerTarget } from './broker-target.js';
+import { connectedTarget, type BrokerTarget } from '../../broker-target.js';
 import { NatsStreamClient } from './nats.client.js';
 import { NatsPublisher } from './nats.publisher.js';
-import { wildcardPattern } from './topic-template.js';
+import { wildcardPattern } from '../../topic-template.js';
 
 /** NATS (NATS_URL): JetStream, or core NATS with NATS_JETSTREAM=false, published to by NatsPublisher. */
 export function natsTarget(): BrokerTarget {

@@ -10,9 +10,9 @@ import {
 } from '@nats-io/jetstream';
 import { RequestError, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { lastValueFrom } from 'rxjs';
-import { redactUrl } from '../common/redact.js';
-import { BackgroundReconnect, describeError } from './background-reconnect.js';
-import type { PublisherHealth } from './publisher.interface.js';
+import { redactUrl } from '../../../common/redact.js';
+import { BackgroundReconnect, describeError } from '../../background-reconnect.js';
+import type { PublisherHealth } from '../../publisher.interface.js';
 
 export interface NatsStreamClientOptions {
   /** `nats://[user:pass@|token@]host:port` or `tls://…`; only its redacted form is ever logged. */

@@ -1,17 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { lastValueFrom } from 'rxjs';
-import { RECEIVER_CONFIG } from '../config/config.constants.js';
-import type { ReceiverConfig } from '../config/load-settings.js';
-import { describeError } from './background-reconnect.js';
+import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import { describeError } from '../../background-reconnect.js';
 import { AmqpConfirmClient, AmqpMessage } from './amqp.client.js';
-import { longerThanBytes } from './broker-target.js';
+import { longerThanBytes } from '../../broker-target.js';
 import type {
   InboundUpdate,
   PublisherHealth,
   PublishResult,
   UpdatePublisher,
-} from './publisher.interface.js';
-import { TopicTemplate } from './topic-template.js';
+} from '../../publisher.interface.js';
+import { TopicTemplate } from '../../topic-template.js';
 
 /**
  * The routing key and the `type` property are AMQP short strings: at most 255 bytes. amqplib
