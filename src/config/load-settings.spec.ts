@@ -99,7 +99,7 @@ describe('loadConfig', () => {
   it('checks settings that depend on each other', () => {
     expect(
       problemsOf({ TELEGRAM_TOKEN: TOKEN, TELEGRAM_SET_WEBHOOK: 'false', REDIS_PUBSUB: 'true' }),
-    ).toEqual(['REDIS_PUBSUB=true needs REDIS_URL']);
+    ).toEqual(['REDIS_PUBSUB=true needs a Redis: REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES']);
   });
 
   it('requires a token or a bots file', () => {

@@ -7,6 +7,7 @@ import { getMetadataStorage, validateSync } from './class-validator.js';
 import { resolveBots, type BotConfig } from './bots.js';
 import { MAX_ENV_FILE_BYTES } from './limits.js';
 import { readWithin, tooLargeFile } from './read-within.js';
+import { redisMode, redisProblems } from './redis-settings.js';
 import { Settings } from './settings.js';
 
 /** Thrown at boot when settings are wrong; the message lists every problem, one per line, and no secret. */
@@ -73,9 +74,12 @@ export function loadConfig(env: RawEnvironment): ReceiverConfig {
   const settings = plainToInstance(Settings, raw);
   const errors = validateSync(settings, { forbidUnknownValues: true, stopAtFirstError: true });
   const problems = flatten(errors);
-  if (settings.REDIS_PUBSUB && !settings.REDIS_URL) problems.push('REDIS_PUBSUB=true needs REDIS_URL');
+  if (settings.REDIS_PUBSUB && !redisMode(settings)) {
+    problems.push('REDIS_PUBSUB=true needs a Redis: REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES');
+  }
   // A BOTS_FILE refused by its own check (a path of megabytes, say) is not opened.
   const bots = errors.some((e) => e.property === 'BOTS_FILE') ? [] : resolveBots(settings, problems);
+  problems.push(...redisProblems(settings, bots));
   if (settings.OPS_PORT !== undefined && settings.OPS_PORT === settings.WEBHOOK_PORT) {
     problems.push('OPS_PORT must differ from WEBHOOK_PORT: it is the internal listener for /status and /metrics');
   }

@@ -12,7 +12,15 @@ import {
   ValidateIf,
 } from './class-validator.js';
 import type { Cidr } from '../common/cidr.js';
-import { IsCidrList, IsUpdateTypeList, IsUrlWithScheme, MaxChars, Satisfies } from './validators.js';
+import type { HostPort } from './host-port.js';
+import {
+  IsCidrList,
+  IsHostPortList,
+  IsUpdateTypeList,
+  IsUrlWithScheme,
+  MaxChars,
+  Satisfies,
+} from './validators.js';
 import {
   exchangeProblem,
   mqttTopicProblem,
@@ -181,6 +189,59 @@ export class Settings {
   @IsUrlWithScheme(['redis:', 'rediss:'])
   REDIS_URL?: string;
 
+  // — Redis Sentinel and Cluster (README "Redis in production"): one of REDIS_URL, REDIS_SENTINELS
+  // and REDIS_CLUSTER_NODES; the credentials, TLS and database below take the URL's place in the other two —
+
+  @IsOptional()
+  @IsHostPortList('REDIS_SENTINELS')
+  REDIS_SENTINELS?: HostPort[];
+
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]+$/, {
+    message:
+      'REDIS_SENTINEL_MASTER must be the name the sentinels know the master by: printable ASCII, no spaces',
+  })
+  @MaxChars(MAX_NAME_LENGTH)
+  @IsString()
+  REDIS_SENTINEL_MASTER?: string;
+
+  @IsOptional()
+  @IsHostPortList('REDIS_CLUSTER_NODES')
+  REDIS_CLUSTER_NODES?: HostPort[];
+
+  @IsOptional()
+  @MaxChars(MAX_NAME_LENGTH)
+  @IsString()
+  REDIS_USERNAME?: string;
+
+  @IsOptional()
+  @MaxChars(MAX_NAME_LENGTH)
+  @IsString()
+  REDIS_PASSWORD?: string;
+
+  @IsOptional()
+  @MaxChars(MAX_NAME_LENGTH)
+  @IsString()
+  REDIS_SENTINEL_PASSWORD?: string;
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'REDIS_TLS must be true or false' })
+  REDIS_TLS = false;
+
+  @IsOptional()
+  @Transform(toInt)
+  @Max(65535)
+  @Min(0)
+  @IsInt({ message: 'REDIS_DB must be an integer' })
+  REDIS_DB?: number;
+
+  /** Replicas that must hold a batch of the Redis queue (WAIT) before its updates are answered 200. */
+  @Transform(toInt)
+  @Max(100)
+  @Min(0)
+  @IsInt({ message: 'REDIS_WAIT_REPLICAS must be an integer' })
+  REDIS_WAIT_REPLICAS = 0;
+
   @Transform(toBool)
   @IsBoolean({ message: 'REDIS_QUEUE must be true or false' })
   REDIS_QUEUE = true;
@@ -331,4 +392,9 @@ export class Settings {
 }
 
 /** Names of settings whose values are secret: never printed, not even in validation errors. */
-export const SECRET_SETTINGS: ReadonlySet<string> = new Set(['TELEGRAM_TOKEN', 'WEBHOOK_SECRET']);
+export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
+  'TELEGRAM_TOKEN',
+  'WEBHOOK_SECRET',
+  'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
+]);

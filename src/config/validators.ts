@@ -3,6 +3,7 @@ import type { ValidationArguments } from 'class-validator';
 import { registerDecorator } from './class-validator.js';
 import { parseCidr, splitList } from '../common/cidr.js';
 import { KIND_PATTERN } from '../common/update-kinds.js';
+import { parseHostPort } from './host-port.js';
 import { MAX_KINDS_PER_LIST, MAX_PATH_LENGTH, tooLong } from './limits.js';
 
 function compose(...decorators: PropertyDecorator[]): PropertyDecorator {
@@ -45,6 +46,27 @@ export function IsCidrList(setting: string): PropertyDecorator {
         return (
           unsplit(setting, value) ??
           `${setting} must be a comma-separated list of CIDRs such as 149.154.160.0/20: ${problems.join('; ')}`
+        );
+      },
+    ),
+  );
+}
+
+/** A comma-separated list of `host:port` (REDIS_SENTINELS, REDIS_CLUSTER_NODES), parsed once into `HostPort` objects. */
+export function IsHostPortList(setting: string): PropertyDecorator {
+  return compose(
+    Transform(splitWithin((list) => splitList(list).map(parseHostPort))),
+    validator(
+      'isHostPortList',
+      (value) =>
+        Array.isArray(value) && value.length > 0 && value.every((entry) => typeof entry === 'object'),
+      ({ value }) => {
+        const problems = Array.isArray(value) ? value.filter((entry) => typeof entry === 'string') : [];
+        return (
+          unsplit(setting, value) ??
+          (problems.length > 0
+            ? `${setting} must be a comma-separated list of host:port: ${problems.slice(0, 5).join('; ')}`
+            : `${setting} must list at least one host:port`)
         );
       },
     ),

@@ -8,6 +8,7 @@ import {
   type ReceiverConfig,
 } from '../../config/load-settings.js';
 import { Settings } from '../../config/settings.js';
+import { redisMode } from '../../config/redis-settings.js';
 import { NGROK_DOMAIN, resolveWebhookDomain } from '../../registration/ngrok.js';
 import { loadWebhookTls, type WebhookTls } from '../../tls/webhook-tls.js';
 import { readCliEnvironment, rememberSecrets, type CliContext } from '../cli-context.js';
@@ -106,7 +107,7 @@ export async function configCheck(context: CliContext, options: ConfigCheckOptio
       : `HTTP: plain on ${settings.WEBHOOK_BIND}:${settings.WEBHOOK_PORT}; TLS must end in front of it (proxy, ingress, ngrok)`,
   );
   output.line(`Bot API: ${redactUrl(settings.TELEGRAM_API_URL)}`);
-  if (!settings.REDIS_URL && !settings.MQTT_URL && !settings.AMQP_URL && !settings.NATS_URL) {
+  if (!redisMode(settings) && !settings.MQTT_URL && !settings.AMQP_URL && !settings.NATS_URL) {
     warnings.push(
       'no REDIS_URL, MQTT_URL, AMQP_URL or NATS_URL: updates go to an embedded MQTT broker and live in memory only',
     );
