@@ -8,6 +8,7 @@ import type {
   PublishResult,
   UpdatePublisher,
 } from '../src/publisher/publisher.interface.js';
+import { RedisQueuePublisher } from '../src/publisher/redis-queue.publisher.js';
 import { startApp, writeBotsFile, type TestApp } from './support/app.js';
 import { startPrivateMosquitto, startPrivateRedis, type PrivateBroker } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
@@ -117,7 +118,7 @@ describe('delivery guarantees', () => {
         );
       } finally {
         await sut.close();
-        await redis.del(queue, `${queue}:dedup:${BOT_ID}:777`);
+        await redis.del(queue, RedisQueuePublisher.dedupKey(queue, String(BOT_ID), 777));
         redis.disconnect();
       }
     });

@@ -43,7 +43,7 @@ describe('PublishService', () => {
     await expect(sut.publish(update(1))).resolves.toBe('published');
     expect(a.publish).toHaveBeenCalledTimes(1);
     expect(b.publish).toHaveBeenCalledTimes(1);
-    await expect(dedup.has('42:1')).resolves.toBe(true);
+    await expect(dedup.has('42', 1)).resolves.toBe(true);
     await expect(sut.publish(update(1))).resolves.toBe('duplicate');
     expect(a.publish).toHaveBeenCalledTimes(1);
   });
@@ -54,7 +54,7 @@ describe('PublishService', () => {
     const dedup = new MemoryDedupStore(60_000, 10);
     const sut = new PublishService([a], dedup, config(), metrics);
     await expect(sut.publish(update(2))).rejects.toThrow(new PublishError('a', 'down'));
-    await expect(dedup.has('42:2')).resolves.toBe(false);
+    await expect(dedup.has('42', 2)).resolves.toBe(false);
     fail = false;
     await expect(sut.publish(update(2))).resolves.toBe('published');
     expect(a.publish).toHaveBeenCalledTimes(2);

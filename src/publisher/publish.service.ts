@@ -112,11 +112,11 @@ export class PublishService {
   private async publishOnce(key: string, delivery: Delivery, update: InboundUpdate): Promise<PublishResult> {
     // Reached only when some target does not deduplicate itself (see publish()): the update is
     // marked seen only after every target confirmed, so a failed publish is never taken for a duplicate.
-    if (await this.dedup.has(key).catch(dedupFailed)) return 'duplicate';
+    if (await this.dedup.has(update.bot.idText, update.updateId).catch(dedupFailed)) return 'duplicate';
     const result = await this.deliver(delivery, update);
     delivery.stage = 'marking';
     try {
-      await this.dedup.add(key);
+      await this.dedup.add(update.bot.idText, update.updateId);
     } catch (error) {
       // Every target has the update: answer 200 anyway. A redelivery may be published again.
       this.logger.warn(`Could not mark update ${key} as seen: ${errorMessage(error)}`);

@@ -8,14 +8,14 @@ import {
   type Provider,
   type Type,
 } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { ReceiverConfig } from '../config/load-settings.js';
+import { redisMode } from '../config/redis-settings.js';
 import type { BrokerTarget } from './broker-target.js';
 import { MemoryDedupStore, RedisDedupStore, type DedupStore } from './dedup.store.js';
 import { EmbeddedMqttBroker } from './targets/mqtt/embedded-mqtt-broker.js';
 import { PublishService } from './publish.service.js';
 import { UpdateIntake } from './update-intake.service.js';
-import { REDIS_CONNECTION } from '../redis/redis.constants.js';
+import { REDIS_CONNECTION, type RedisConnection } from '../redis/redis.constants.js';
 import { DEDUP_STORE, EMBEDDED_BROKER, UPDATE_PUBLISHERS } from './publisher.constants.js';
 import type { UpdatePublisher } from './publisher.interface.js';
 import { RedisQueuePublisher } from './redis-queue.publisher.js';
@@ -97,8 +97,9 @@ function publishersProvider(
 
 /**
  * Every publishing target behind one interface (`PublishService`). Which targets exist follows
- * the settings: REDIS_URL → the Redis queue (unless REDIS_QUEUE=false) and, with REDIS_PUBSUB=true,
- * Redis pub/sub; MQTT_URL → MQTT; AMQP_URL → RabbitMQ; NATS_URL → NATS; none of these and no
+ * the settings: a Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES) → the Redis queue
+ * (unless REDIS_QUEUE=false) and, with REDIS_PUBSUB=true, Redis pub/sub; MQTT_URL → MQTT;
+ * AMQP_URL → RabbitMQ; NATS_URL → NATS; none of these and no
  * plug-in → MQTT on an embedded broker. A broker's client code is imported only when it is
  * configured, hence the async `forRoot` (Nest takes the promise in `imports`).
  */
@@ -110,29 +111,30 @@ export class PublisherModule {
     const providers: Provider[] = [PublishService, UpdateIntake, ...plugins];
     const builtIn: Type<UpdatePublisher>[] = [];
     const connections: OpenConnection[] = [];
+    // REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES: the one Redis connection (RedisModule).
+    const redis = redisMode(settings) !== undefined;
 
     // REDIS_QUEUE=false keeps Redis for dedup (and pub/sub) without the queue.
-    if (settings.REDIS_URL && settings.REDIS_QUEUE) {
+    if (redis && settings.REDIS_QUEUE) {
       providers.push(RedisQueuePublisher);
       builtIn.push(RedisQueuePublisher);
     }
-    if (settings.REDIS_PUBSUB && !settings.REDIS_URL) {
-      throw new Error('REDIS_PUBSUB=true publishes on the Redis of REDIS_URL: set REDIS_URL too');
+    if (settings.REDIS_PUBSUB && !redis) {
+      throw new Error(
+        'REDIS_PUBSUB=true publishes on the Redis connection: set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES',
+      );
     }
     const embedded =
-      !settings.REDIS_URL &&
-      !settings.MQTT_URL &&
-      !settings.AMQP_URL &&
-      !settings.NATS_URL &&
-      plugins.length === 0;
-    if (settings.REDIS_URL && settings.REDIS_PUBSUB) {
+      !redis && !settings.MQTT_URL && !settings.AMQP_URL && !settings.NATS_URL && plugins.length === 0;
+    if (redis && settings.REDIS_PUBSUB) {
       // On the shared Redis connection: no client code of its own to load.
       const { RedisPubSubPublisher } = await import('./redis-pubsub.publisher.js');
       providers.push(RedisPubSubPublisher);
       builtIn.push(RedisPubSubPublisher);
     }
     const targets: BrokerTarget[] = [];
-    if (settings.MQTT_URL || embedded) targets.push((await import('./targets/mqtt/mqtt.target.js')).mqttTarget());
+    if (settings.MQTT_URL || embedded)
+      targets.push((await import('./targets/mqtt/mqtt.target.js')).mqttTarget());
     if (settings.AMQP_URL) targets.push((await import('./targets/amqp/amqp.target.js')).amqpTarget());
     if (settings.NATS_URL) targets.push((await import('./targets/nats/nats.target.js')).natsTarget());
     for (const target of targets) {
@@ -152,9 +154,9 @@ export class PublisherModule {
     providers.push(publishersProvider(config, builtIn, plugins), {
       provide: DEDUP_STORE,
       inject: [{ token: REDIS_CONNECTION, optional: true }],
-      useFactory: (redis?: Redis): DedupStore =>
-        redis
-          ? new RedisDedupStore(redis, `${settings.REDIS_QUEUE_NAME}:seen:`, settings.DEDUP_TTL_SECONDS)
+      useFactory: (connection?: RedisConnection): DedupStore =>
+        connection
+          ? new RedisDedupStore(connection, `${settings.REDIS_QUEUE_NAME}:seen:`, settings.DEDUP_TTL_SECONDS)
           : new MemoryDedupStore(settings.DEDUP_TTL_SECONDS * 1000, settings.DEDUP_MAX_ENTRIES),
     });
 

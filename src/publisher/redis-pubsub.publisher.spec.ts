@@ -3,6 +3,7 @@ import type { ReceiverConfig } from '../config/load-settings.js';
 import type { BotIdentity } from '../bots/bot.js';
 import type { InboundUpdate } from './publisher.interface.js';
 import type { Redis } from 'ioredis';
+import type { RedisState } from '../redis/redis-state.js';
 import { RedisPubSubPublisher } from './redis-pubsub.publisher.js';
 
 describe('RedisPubSubPublisher', () => {
@@ -11,7 +12,7 @@ describe('RedisPubSubPublisher', () => {
     const config = {
       settings: { REDIS_PUBSUB_CHANNEL: 'bots:{bot}:{type}', REDIS_PUBSUB_TYPES: ['callback_query'] },
     } as unknown as ReceiverConfig;
-    const sut = new RedisPubSubPublisher({ publish } as unknown as Redis, config);
+    const sut = new RedisPubSubPublisher({ publish } as unknown as Redis, {} as RedisState, config);
     const update: InboundUpdate = {
       bot: { id: 42, idText: '42' } as BotIdentity,
       updateId: 3,

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { REDIS_CONNECTION } from '../redis/redis.constants.js';
+import { RedisState } from '../redis/redis-state.js';
+import { REDIS_CONNECTION, type RedisConnection } from '../redis/redis.constants.js';
 import type {
   InboundUpdate,
   PublisherHealth,
@@ -13,7 +13,8 @@ import { TopicTemplate } from './topic-template.js';
 
 /**
  * Redis PUBLISH on REDIS_PUBSUB_CHANNEL (default `telegram.{bot}.{type}`), beside the Redis queue
- * when REDIS_PUBSUB=true, on the shared Redis connection. Lossy: confirmed once Redis answered the
+ * when REDIS_PUBSUB=true, on the shared Redis connection (on a Cluster, PUBLISH reaches every
+ * node's subscribers). Lossy: confirmed once Redis answered the
  * PUBLISH, but only subscribers connected at that moment receive the message — nothing keeps it.
  */
 @Injectable()
@@ -23,7 +24,8 @@ export class RedisPubSubPublisher implements UpdatePublisher {
   private readonly channel: TopicTemplate;
 
   constructor(
-    @Inject(REDIS_CONNECTION) private readonly redis: Redis,
+    @Inject(REDIS_CONNECTION) private readonly redis: RedisConnection,
+    private readonly state: RedisState,
     @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
   ) {
     this.channel = new TopicTemplate(config.settings.REDIS_PUBSUB_CHANNEL);
@@ -37,8 +39,6 @@ export class RedisPubSubPublisher implements UpdatePublisher {
   }
 
   health(): PublisherHealth {
-    return this.redis.status === 'ready'
-      ? { up: true }
-      : { up: false, reason: `redis connection is ${this.redis.status}` };
+    return this.state.health();
   }
 }

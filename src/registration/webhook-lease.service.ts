@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { REDIS_CONNECTION } from '../redis/redis.constants.js';
+import { errorMessage } from '../common/error-message.js';
+import { REDIS_CONNECTION, type RedisConnection } from '../redis/redis.constants.js';
 
 /** How long a replica counts as alive without renewing, and how often it renews. */
 const LEASE_MS = 30_000;
@@ -20,7 +20,8 @@ return redis.call('ZCARD', KEYS[1])`;
  * Which replicas serve the same bots, so that only the last one to stop removes the webhook: a
  * rolling restart then never stops delivery. Each replica holds a short lease in a Redis sorted
  * set (score = expiry), renewed every 10 s; a replica that died without releasing drops out
- * after 30 s. Without REDIS_URL there is no lease, and TELEGRAM_DELETE_WEBHOOK alone decides.
+ * after 30 s. One key, so it works alike on one Redis, a Sentinel group's master and a Cluster.
+ * Without Redis there is no lease, and TELEGRAM_DELETE_WEBHOOK alone decides.
  */
 @Injectable()
 export class WebhookLease implements OnApplicationBootstrap {
@@ -31,7 +32,7 @@ export class WebhookLease implements OnApplicationBootstrap {
 
   constructor(
     @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
-    @Optional() @Inject(REDIS_CONNECTION) private readonly redis?: Redis,
+    @Optional() @Inject(REDIS_CONNECTION) private readonly redis?: RedisConnection,
   ) {
     // Keyed by the bots served (their endpoints, never tokens): deployments sharing a Redis keep apart.
     const bots = createHash('sha256')
@@ -78,7 +79,7 @@ export class WebhookLease implements OnApplicationBootstrap {
     try {
       await this.redis?.zadd(this.key, Date.now() + LEASE_MS, this.replicaId);
     } catch (error) {
-      this.logger.warn(`Could not renew the replica lease: ${(error as Error).message}`);
+      this.logger.warn(`Could not renew the replica lease: ${errorMessage(error)}`);
     }
   }
 }
