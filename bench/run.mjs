@@ -5,8 +5,10 @@
 // Prints per-round rows, medians, ratios and the targets; checks that the queue holds exactly one
 // entry per 200 answered, and exits non-zero when it does not (zero loss, zero doubles).
 //
+// Then what dedup holds in Redis per update: the receiver's bitmaps against one key per update.
+//
 //   node bench/run.mjs [--duration 10] [--rounds 5] [--connections 64] [--bots 1000] [--smoke]
-//                      [--only floor,receiver,many]
+//                      [--only floor,receiver,many,dedup]
 //   BENCH_GENERATOR=autocannon forces autocannon even where wrk is installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,7 +17,7 @@ import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 
@@ -304,6 +306,83 @@ async function verifyQueue(redis, key, answered200, sent) {
   return { stored: entries.length, unique: ids.size, ok };
 }
 
+async function usedMemory(redis) {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]);
+}
+
+/**
+ * Redis memory dedup holds per update, for `bots` bots sending `perBot` updates each (sequential
+ * ids from a random start, interleaved): through the receiver's own Redis queue (its
+ * claim-and-push script, from dist/, on a connection set up as the service sets it up), and in
+ * the format before bitmaps — one `SET <queue>:dedup:<bot>:<id> 1 NX EX 86400` key per update,
+ * what that script did. The queue itself is deleted before measuring.
+ */
+async function dedupMemory(url, { bots, perBot }) {
+  const dist = (path) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
+  const { RedisQueuePublisher } = await dist('publisher/redis-queue.publisher.js');
+  const { RedisState } = await dist('redis/redis-state.js');
+  const { STORE_UPDATES_COMMAND } = await dist('redis/redis.module.js');
+  const { loadConfig } = await dist('config/load-settings.js');
+  const queue = 'dedup-bench';
+  const config = loadConfig({
+    ENV_FILE: '/nonexistent/.env',
+    TELEGRAM_TOKEN: '600000:bench',
+    TELEGRAM_SET_WEBHOOK: 'false',
+    REDIS_URL: url,
+    REDIS_QUEUE_NAME: queue,
+  });
+  const connection = new Redis(url, {
+    enableAutoPipelining: true,
+    autoPipeliningIgnoredCommands: [STORE_UPDATES_COMMAND],
+  });
+  const publisher = new RedisQueuePublisher(
+    connection,
+    new RedisState(connection, { mode: 'standalone', url }),
+    config,
+  );
+  let seed = 42;
+  const random = (n) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const starts = Array.from({ length: bots }, () => random(2 ** 31 - perBot));
+  const identities = starts.map((_, b) => ({ index: b + 1, id: 800000 + b, idText: String(800000 + b) }));
+  const payload = Buffer.from('{}');
+  try {
+    await connection.flushall();
+    const before = await usedMemory(connection);
+    for (let i = 0; i < perBot; i += 50) {
+      const pending = [];
+      for (let j = i; j < Math.min(i + 50, perBot); j++)
+        for (let b = 0; b < bots; b++) {
+          const update = {
+            bot: identities[b],
+            updateId: starts[b] + j,
+            type: 'message',
+            raw: payload,
+            payload,
+          };
+          pending.push(publisher.publish(update));
+        }
+      await Promise.all(pending);
+    }
+    await connection.del(queue);
+    const bitmaps = (await usedMemory(connection)) - before;
+
+    await connection.flushall();
+    const legacyBefore = await usedMemory(connection);
+    for (let i = 0; i < perBot; i += 50) {
+      const pipeline = connection.pipeline();
+      for (let j = i; j < Math.min(i + 50, perBot); j++)
+        for (let b = 0; b < bots; b++)
+          pipeline.set(`${queue}:dedup:${identities[b].idText}:${starts[b] + j}`, '1', 'EX', 86400, 'NX');
+      await pipeline.exec();
+    }
+    const keys = (await usedMemory(connection)) - legacyBefore;
+    await connection.flushall();
+    return { updates: bots * perBot, bitmaps, keys };
+  } finally {
+    connection.disconnect();
+  }
+}
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -434,6 +513,19 @@ export async function runBench(options, print = console.log) {
     await api.close();
   }
 
+  let dedup;
+  if (!options.only || options.only.has('dedup')) {
+    const redisForDedup = await startRedis();
+    try {
+      dedup = await dedupMemory(
+        redisForDedup.url,
+        options.smoke ? { bots: 100, perBot: 100 } : { bots: 100, perBot: 10_000 },
+      );
+    } finally {
+      await redisForDedup.stop();
+    }
+  }
+
   const med = (name, key) => median(rows.filter((r) => r.subject === name).map((r) => r[key]));
   // Ratios are taken within each round — the subjects ran minutes apart at most — and then the
   // median over rounds: on a shared machine whose speed drifts, that is steadier than a ratio of
@@ -467,7 +559,18 @@ export async function runBench(options, print = console.log) {
   print('| target | measured | goal | met |\n| --- | --- | --- | --- |');
   for (const [name, value, goal, met] of targets)
     print(`| ${name} | ${Number(value).toFixed(2)} | ${goal} | ${met ? 'yes' : 'NO'} |`);
-  return { rows, targets, zeroLoss };
+  if (dedup) {
+    const perUpdate = (bytes) => bytes / dedup.updates;
+    // 100 updates/s for DEDUP_TTL_SECONDS (a day) at this density.
+    const day = (bytes) => `${((perUpdate(bytes) * 100 * 86_400) / 2 ** 20).toFixed(1)} MiB`;
+    print(
+      `\nDedup memory in Redis (used_memory; ${dedup.updates.toLocaleString('en')} updates, 100 bots, sequential ids interleaved):`,
+    );
+    print('| format | bytes per update | 100 updates/s for a day |\n| --- | --- | --- |');
+    print(`| bitmaps (now) | ${perUpdate(dedup.bitmaps).toFixed(2)} | ${day(dedup.bitmaps)} |`);
+    print(`| one key per update (before) | ${perUpdate(dedup.keys).toFixed(1)} | ${day(dedup.keys)} |`);
+  }
+  return { rows, targets, zeroLoss, dedup };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
