@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
+import { startMockKafka } from './support/kafka.js';
 import { ReceiverProcess } from './support/receiver-process.js';
 import { TelegramSender } from './support/telegram-sender.js';
 import { waitUntil } from './support/wait.js';
@@ -75,8 +76,8 @@ describe('node dist/main.js', () => {
     expect(api.calls('deleteWebhook')).toHaveLength(1);
   });
 
-  it('loads the client code of the configured brokers only', async () => {
-    // An ESM resolve hook (node --import) records every module the service imports.
+  /** Every module the built service imports while starting with these settings (an ESM resolve hook). */
+  async function importsAtStart(settings: Record<string, string>): Promise<string> {
     const record = join(tmpdir(), `receiver-modules-${randomUUID()}.txt`);
     const hooks = `import { appendFileSync } from 'node:fs';
       export async function resolve(specifier, context, next) {
@@ -86,21 +87,41 @@ describe('node dist/main.js', () => {
       }`;
     const register = `import { register } from 'node:module';
       register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));`;
-    const port = await freePort();
-    const sut = await ReceiverProcess.start(env(port), 20_000, [
+    const sut = await ReceiverProcess.start(settings, 20_000, [
       '--import',
       `data:text/javascript,${encodeURIComponent(register)}`,
     ]);
     try {
       expect(sut.logs).toContain('Receiving 1 bot(s)');
-      const imported = readFileSync(record, 'utf8');
-      expect(imported).toContain('/dist/publisher/redis-queue.publisher.js');
-      expect(imported).not.toMatch(
-        /\/(redis-pubsub|mqtt|amqp|nats)\.target\.js|@nats-io|amqp-connection-manager/,
-      );
+      return readFileSync(record, 'utf8');
     } finally {
       await sut.stop();
       rmSync(record, { force: true });
+    }
+  }
+
+  it('loads the client code of the configured brokers only', async () => {
+    const imported = await importsAtStart(env(await freePort()));
+    expect(imported).toContain('/dist/publisher/redis-queue.publisher.js');
+    expect(imported).not.toMatch(
+      /\/(redis-pubsub|mqtt|amqp|nats|kafka)\.target\.js|@nats-io|amqp-connection-manager|\/kafkajs\//,
+    );
+  });
+
+  it("loads Kafka's client code, and no other broker's, when Kafka is the one target", async () => {
+    const cluster = await startMockKafka();
+    try {
+      const imported = await importsAtStart(
+        env(await freePort(), { REDIS_URL: '', KAFKA_BROKERS: cluster.bootstrap }),
+      );
+      expect(imported).toContain('/dist/publisher/targets/kafka/kafka.target.js');
+      expect(imported).toMatch(/\/node_modules\/kafkajs\//);
+      // Nor the embedded MQTT broker, which stands in only when no target is configured.
+      expect(imported).not.toMatch(
+        /\/(redis-pubsub|mqtt|amqp|nats)\.target\.js|@nats-io|amqp-connection-manager|\/aedes\//,
+      );
+    } finally {
+      await cluster.stop();
     }
   });
 

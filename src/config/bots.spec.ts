@@ -71,7 +71,7 @@ describe('resolveBots: per-bot routes', () => {
   it('still rejects unknown keys, listing routes among the known ones', () => {
     const { problems } = botsFrom('- token: "111:aaa"\n  route: { amqp: all }\n');
     expect(problems).toEqual([
-      'BOTS_FILE entry 1: unknown key(s) route; known: token, endpoint, secret, allowed_updates, redis_queue, mqtt_topic, routes',
+      'BOTS_FILE entry 1: unknown key(s) route; known: token, endpoint, secret, allowed_updates, redis_queue, mqtt_topic, kafka_topic, routes',
     ]);
   });
 });

@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { KIND_PATTERN } from '../common/update-kinds.js';
-import { mqttTopicProblem } from './broker-names.js';
+import { kafkaTopicProblem, mqttTopicProblem } from './broker-names.js';
 import { endpointCollisions, endpointProblem, normaliseEndpoint } from './endpoint.js';
 import {
   MAX_BOTS_FILE_BYTES,
@@ -30,6 +30,7 @@ export interface BotConfig {
   readonly allowedUpdates?: readonly string[];
   readonly redisQueue?: string;
   readonly mqttTopic?: string;
+  readonly kafkaTopic?: string;
   /**
    * Per-target routing for this bot, from its `routes` map: target name → the update kinds it
    * receives (`'all'`: every kind). Replaces that target's `*_TYPES` filter for this bot only;
@@ -48,6 +49,7 @@ interface BotEntry {
   allowed_updates?: unknown;
   redis_queue?: unknown;
   mqtt_topic?: unknown;
+  kafka_topic?: unknown;
   routes?: unknown;
 }
 
@@ -58,6 +60,7 @@ const KNOWN_KEYS = new Set([
   'allowed_updates',
   'redis_queue',
   'mqtt_topic',
+  'kafka_topic',
   'routes',
 ]);
 
@@ -295,6 +298,7 @@ export function resolveBots(
         updateTypes(entry.allowed_updates, source, problems) ?? settings.WEBHOOK_ALLOWED_UPDATES,
       redisQueue: optionalString(entry.redis_queue, source, 'redis_queue', problems, queueNameProblem),
       mqttTopic: optionalString(entry.mqtt_topic, source, 'mqtt_topic', problems, mqttTopicProblem),
+      kafkaTopic: optionalString(entry.kafka_topic, source, 'kafka_topic', problems, kafkaTopicProblem),
       routes: botRoutes(entry.routes, source, problems),
     });
   }

@@ -5,6 +5,7 @@ import {
   MAX_NAME_LENGTH,
   tooLong,
 } from './limits.js';
+import { MAX_KIND_LENGTH } from '../common/update-kinds.js';
 
 /*
  * What each broker refuses in a name the service publishes to. Templates get only `{type}` and
@@ -54,4 +55,29 @@ export function exchangeProblem(name: string, value: string): string | undefined
   const character = SPACE_OR_CONTROL.exec(value)?.[0];
   if (character === undefined) return undefined;
   return `${name} must be a RabbitMQ exchange name without whitespace or control characters; it contains ${describeCharacter(character)}`;
+}
+
+/** Kafka's own limit on a topic name, and what `{bot}` (a user id) and `{type}` (a kind) can grow to. */
+const MAX_KAFKA_TOPIC_LENGTH = 249;
+const MAX_BOT_ID_DIGITS = 16;
+
+/**
+ * Kafka: a topic name is 1–249 of `A-Z a-z 0-9 . _ -`, and neither `.` nor `..`. The template's
+ * `{bot}` and `{type}` are counted at their longest: a 16-digit id, a 64-character kind.
+ */
+export function kafkaTopicProblem(name: string, value: string): string | undefined {
+  if (value.length > MAX_KAFKA_TOPIC_LENGTH) return tooLong(name, value.length, MAX_KAFKA_TOPIC_LENGTH);
+  const fixed = value.replaceAll('{bot}', '').replaceAll('{type}', '');
+  const character = /[^A-Za-z0-9._-]/.exec(fixed)?.[0];
+  if (character !== undefined) {
+    return `${name} must be a Kafka topic: letters, digits, ., _ and - besides {bot} and {type}; it contains ${describeCharacter(character)}`;
+  }
+  const bots = value.split('{bot}').length - 1;
+  const types = value.split('{type}').length - 1;
+  const longest = fixed.length + MAX_BOT_ID_DIGITS * bots + MAX_KIND_LENGTH * types;
+  if (longest > MAX_KAFKA_TOPIC_LENGTH) {
+    return `${name} can grow to ${longest} characters once {bot} (up to ${MAX_BOT_ID_DIGITS} digits) and {type} (up to ${MAX_KIND_LENGTH} characters) are filled in; Kafka's limit is ${MAX_KAFKA_TOPIC_LENGTH}`;
+  }
+  if (value === '.' || value === '..') return `${name} cannot be . or .. (Kafka refuses both)`;
+  return undefined;
 }

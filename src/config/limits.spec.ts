@@ -139,7 +139,7 @@ describe('BOTS_FILE entries: field limits', () => {
   it('shows a few unknown keys, the long ones by their length', () => {
     const keys = ['k'.repeat(100_000), 'b', 'c', 'd', 'e', 'f', 'g'];
     expect(problemsOfBot(Object.fromEntries(keys.map((key) => [key, 1])))).toEqual([
-      'BOTS_FILE entry 1: unknown key(s) (a key of 100000 characters), b, c, d, e and 2 more; known: token, endpoint, secret, allowed_updates, redis_queue, mqtt_topic, routes',
+      'BOTS_FILE entry 1: unknown key(s) (a key of 100000 characters), b, c, d, e and 2 more; known: token, endpoint, secret, allowed_updates, redis_queue, mqtt_topic, kafka_topic, routes',
     ]);
   });
 });

@@ -5,6 +5,7 @@ import type { ValidationError } from 'class-validator';
 import { errorMessage } from '../common/error-message.js';
 import { getMetadataStorage, validateSync } from './class-validator.js';
 import { resolveBots, type BotConfig } from './bots.js';
+import { kafkaProblems } from './kafka-settings.js';
 import { MAX_ENV_FILE_BYTES } from './limits.js';
 import { readWithin, tooLargeFile } from './read-within.js';
 import { redisMode, redisProblems } from './redis-settings.js';
@@ -81,8 +82,11 @@ export function loadConfig(env: RawEnvironment): ReceiverConfig {
   const bots = errors.some((e) => e.property === 'BOTS_FILE') ? [] : resolveBots(settings, problems);
   problems.push(...redisProblems(settings, bots));
   if (settings.OPS_PORT !== undefined && settings.OPS_PORT === settings.WEBHOOK_PORT) {
-    problems.push('OPS_PORT must differ from WEBHOOK_PORT: it is the internal listener for /status and /metrics');
+    problems.push(
+      'OPS_PORT must differ from WEBHOOK_PORT: it is the internal listener for /status and /metrics',
+    );
   }
+  problems.push(...kafkaProblems(settings, new Set(errors.map((e) => e.property))));
   if (problems.length > 0) throw new ConfigurationError(problems);
   return { settings, bots };
 }

@@ -23,6 +23,7 @@ import {
 } from './validators.js';
 import {
   exchangeProblem,
+  kafkaTopicProblem,
   mqttTopicProblem,
   natsSubjectProblem,
   redisChannelProblem,
@@ -46,6 +47,9 @@ const toBool = ({ value }: { value: unknown }): unknown => {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
 
 export const SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 export const TOKEN_PATTERN = /^\d+:[A-Za-z0-9_-]+$/;
@@ -365,6 +369,51 @@ export class Settings {
   @IsUpdateTypeList('NATS_TYPES')
   NATS_TYPES?: string[];
 
+  // — Kafka (README "Kafka") —
+
+  @IsOptional()
+  @IsHostPortList('KAFKA_BROKERS')
+  KAFKA_BROKERS?: HostPort[];
+
+  @Satisfies('isKafkaTopic', kafkaTopicProblem)
+  @MinLength(1)
+  @IsString()
+  KAFKA_TOPIC = 'telegram.{bot}';
+
+  @IsOptional()
+  @IsUpdateTypeList('KAFKA_TYPES')
+  KAFKA_TYPES?: string[];
+
+  @Matches(/^[A-Za-z0-9._-]+$/, { message: 'KAFKA_CLIENT_ID must be letters, digits, ., _ or -' })
+  @MaxChars(MAX_STREAM_NAME_LENGTH)
+  @IsString()
+  KAFKA_CLIENT_ID = 'telegram-receiver';
+
+  @IsOptional()
+  @IsIn(KAFKA_SASL_MECHANISMS, {
+    message: `KAFKA_SASL_MECHANISM must be one of ${KAFKA_SASL_MECHANISMS.join(', ')}`,
+  })
+  KAFKA_SASL_MECHANISM?: KafkaSaslMechanism;
+
+  @IsOptional()
+  @MaxChars(MAX_NAME_LENGTH)
+  @IsString()
+  KAFKA_SASL_USERNAME?: string;
+
+  @IsOptional()
+  @MaxChars(MAX_NAME_LENGTH)
+  @IsString()
+  KAFKA_SASL_PASSWORD?: string;
+
+  @Transform(toBool)
+  @IsBoolean({ message: 'KAFKA_TLS must be true or false' })
+  KAFKA_TLS = false;
+
+  @IsOptional()
+  @MaxChars(MAX_PATH_LENGTH)
+  @IsString()
+  KAFKA_TLS_CA?: string;
+
   // — Operator tools: TLS, ngrok, polling —
 
   @IsIn(['webhook', 'polling'], { message: 'TELEGRAM_MODE must be webhook or polling' })
@@ -397,4 +446,5 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'WEBHOOK_SECRET',
   'REDIS_PASSWORD',
   'REDIS_SENTINEL_PASSWORD',
+  'KAFKA_SASL_PASSWORD',
 ]);

@@ -8,6 +8,7 @@ import {
   type Provider,
   type Type,
 } from '@nestjs/common';
+import { BotsModule } from '../bots/bots.module.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { redisMode } from '../config/redis-settings.js';
 import type { BrokerTarget } from './broker-target.js';
@@ -72,7 +73,7 @@ class ConnectionCloser implements OnApplicationShutdown {
 }
 
 /**
- * Publishers in use, in a fixed order: Redis queue, Redis pub/sub, MQTT, RabbitMQ, NATS, then
+ * Publishers in use, in a fixed order: Redis queue, Redis pub/sub, MQTT, RabbitMQ, NATS, Kafka, then
  * plug-ins — with each bot's BOTS_FILE `routes` applied.
  */
 function publishersProvider(
@@ -99,7 +100,7 @@ function publishersProvider(
  * Every publishing target behind one interface (`PublishService`). Which targets exist follows
  * the settings: a Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES) → the Redis queue
  * (unless REDIS_QUEUE=false) and, with REDIS_PUBSUB=true, Redis pub/sub; MQTT_URL → MQTT;
- * AMQP_URL → RabbitMQ; NATS_URL → NATS; none of these and no
+ * AMQP_URL → RabbitMQ; NATS_URL → NATS; KAFKA_BROKERS → Kafka; none of these and no
  * plug-in → MQTT on an embedded broker. A broker's client code is imported only when it is
  * configured, hence the async `forRoot` (Nest takes the promise in `imports`).
  */
@@ -125,7 +126,12 @@ export class PublisherModule {
       );
     }
     const embedded =
-      !redis && !settings.MQTT_URL && !settings.AMQP_URL && !settings.NATS_URL && plugins.length === 0;
+      !redis &&
+      !settings.MQTT_URL &&
+      !settings.AMQP_URL &&
+      !settings.NATS_URL &&
+      !settings.KAFKA_BROKERS &&
+      plugins.length === 0;
     if (redis && settings.REDIS_PUBSUB) {
       // On the shared Redis connection: no client code of its own to load.
       const { RedisPubSubPublisher } = await import('./redis-pubsub.publisher.js');
@@ -137,6 +143,7 @@ export class PublisherModule {
       targets.push((await import('./targets/mqtt/mqtt.target.js')).mqttTarget());
     if (settings.AMQP_URL) targets.push((await import('./targets/amqp/amqp.target.js')).amqpTarget());
     if (settings.NATS_URL) targets.push((await import('./targets/nats/nats.target.js')).natsTarget());
+    if (settings.KAFKA_BROKERS) targets.push((await import('./targets/kafka/kafka.target.js')).kafkaTarget());
     for (const target of targets) {
       providers.push(...target.providers);
       builtIn.push(target.publisher);
@@ -163,7 +170,8 @@ export class PublisherModule {
     return {
       module: PublisherModule,
       global: true,
-      imports: options.imports ?? [],
+      // Kafka checks each bot's topic at start: it needs the ids getMe gave (BotRegistry).
+      imports: [...(options.imports ?? []), ...(settings.KAFKA_BROKERS ? [BotsModule] : [])],
       providers,
       exports: [PublishService, UpdateIntake, UPDATE_PUBLISHERS, DEDUP_STORE],
     };

@@ -1,0 +1,76 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { BotRegistry } from '../../../bots/bot-registry.service.js';
+import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import type {
+  InboundUpdate,
+  PublisherHealth,
+  PublishResult,
+  UpdatePublisher,
+} from '../../publisher.interface.js';
+import { TopicTemplate } from '../../topic-template.js';
+import { KafkaConnection } from './kafka.connection.js';
+import { recordKeyId } from './record-key.js';
+
+/**
+ * Kafka: each update is one record on topic KAFKA_TOPIC (default `telegram.{bot}`, or the bot's
+ * `kafka_topic`), acknowledged by every in-sync replica (acks=all) before Telegram gets its 200.
+ * The value is the payload (the exact Update bytes, or the envelope); headers `bot`, `update_id`,
+ * `type`; the key `<bot>:<chat id>` — or `<bot>:<user id>` for kinds without a chat, `<bot>` for
+ * kinds with neither — so a consumer group handles each chat's updates in order, as Telegram sends
+ * them, and different chats in parallel.
+ */
+@Injectable()
+export class KafkaPublisher implements UpdatePublisher, OnApplicationBootstrap {
+  readonly name = 'kafka';
+  readonly types?: ReadonlySet<string>;
+  private readonly topic: TopicTemplate;
+  /** Each bot's own `kafka_topic`, by bot index. */
+  private readonly perBotTopics: (TopicTemplate | undefined)[] = [];
+
+  constructor(
+    private readonly connection: KafkaConnection,
+    private readonly bots: BotRegistry,
+    @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
+  ) {
+    this.topic = new TopicTemplate(config.settings.KAFKA_TOPIC);
+    if (config.settings.KAFKA_TYPES) this.types = new Set(config.settings.KAFKA_TYPES);
+    for (const bot of config.bots) {
+      if (bot.kafkaTopic) this.perBotTopics[bot.index] = new TopicTemplate(bot.kafkaTopic);
+    }
+  }
+
+  /**
+   * Checks, once getMe has told every bot's id, the topics known before any update arrives: each
+   * bot's, unless its template names `{type}` (those are checked at their first update).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const topics = new Set<string>();
+    for (const bot of this.bots.all()) {
+      const template = this.perBotTopics[bot.index] ?? this.topic;
+      if (!template.template.includes('{type}')) topics.add(template.render(bot.idText, ''));
+    }
+    await this.connection.expectTopics([...topics]);
+  }
+
+  publish(update: InboundUpdate): Promise<PublishResult> {
+    const bot = update.bot.idText;
+    const topic = (this.perBotTopics[update.bot.index] ?? this.topic).render(bot, update.type);
+    const id = recordKeyId(update.raw, update.type);
+    return this.connection
+      .send(topic, {
+        key: id === undefined ? bot : `${bot}:${id}`,
+        value: update.payload,
+        headers: { bot, update_id: String(update.updateId), type: update.type },
+      })
+      .then(published);
+  }
+
+  health(): PublisherHealth {
+    return this.connection.health();
+  }
+}
+
+function published(): PublishResult {
+  return 'published';
+}
