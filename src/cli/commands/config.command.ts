@@ -107,9 +107,15 @@ export async function configCheck(context: CliContext, options: ConfigCheckOptio
       : `HTTP: plain on ${settings.WEBHOOK_BIND}:${settings.WEBHOOK_PORT}; TLS must end in front of it (proxy, ingress, ngrok)`,
   );
   output.line(`Bot API: ${redactUrl(settings.TELEGRAM_API_URL)}`);
-  if (!redisMode(settings) && !settings.MQTT_URL && !settings.AMQP_URL && !settings.NATS_URL) {
+  if (
+    !redisMode(settings) &&
+    !settings.MQTT_URL &&
+    !settings.AMQP_URL &&
+    !settings.NATS_URL &&
+    !settings.KAFKA_BROKERS
+  ) {
     warnings.push(
-      'no REDIS_URL, MQTT_URL, AMQP_URL or NATS_URL: updates go to an embedded MQTT broker and live in memory only',
+      'no REDIS_URL, MQTT_URL, AMQP_URL, NATS_URL or KAFKA_BROKERS: updates go to an embedded MQTT broker and live in memory only',
     );
   }
 
