@@ -8,7 +8,7 @@
 // Then what dedup holds in Redis per update: the receiver's bitmaps against one key per update.
 //
 //   node bench/run.mjs [--duration 10] [--rounds 5] [--connections 64] [--bots 1000] [--smoke]
-//                      [--only floor,receiver,many,dedup]
+//                      [--only floor,receiver,many,kafka,dedup]
 //   BENCH_GENERATOR=autocannon forces autocannon even where wrk is installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'bench_secret';
@@ -143,6 +144,89 @@ async function startRedis() {
       await once(child, 'exit');
     },
   };
+}
+
+const hasKcat = spawnSync('kcat', ['-V']).error === undefined;
+
+/**
+ * librdkafka's mock cluster (3 brokers), hosted by a kcat process (Debian's kcat): a new, empty
+ * cluster for each run, gone when the process stops.
+ */
+async function startMockKafka() {
+  const child = spawn(
+    'kcat',
+    ['-b', 'unused:9092', '-X', 'test.mock.num.brokers=3', '-C', '-t', '_mock_host', '-q'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let output = '';
+  const bootstrap = await new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`kcat's mock cluster did not start:\n${output}`)),
+      10_000,
+    );
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+      const list = /replaced with (\S+)/.exec(output)?.[1];
+      if (list) {
+        clearTimeout(timer);
+        resolve(list);
+      }
+    });
+    child.once('exit', () => reject(new Error(`kcat exited:\n${output}`)));
+  });
+  child.stderr.resume();
+  return {
+    bootstrap,
+    pid: child.pid,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/**
+ * As verifyQueue, for the records on a Kafka topic. Every record appended counts (the partitions'
+ * end offsets); doubles are looked for among the records the mock cluster still holds, read back
+ * through a consumer group — it keeps the last ~5 MB of each partition and drops older records.
+ */
+async function verifyTopic(bootstrap, topic, answered200, sent) {
+  const kafka = new Kafka({
+    clientId: 'bench-check',
+    brokers: bootstrap.split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
+  await admin.disconnect();
+  const total = offsets.reduce((sum, o) => sum + Number(o.high), 0);
+  const held = offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
+  const ids = new Set();
+  let read = 0;
+  if (held > 0) {
+    const consumer = kafka.consumer({ groupId: 'bench-check', maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, 120_000);
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          for (const message of batch.messages) ids.add(message.headers?.update_id?.toString());
+          read += batch.messages.length;
+          if (read >= held) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+    await consumer.disconnect();
+  }
+  const ok = ids.size === read && read === held && total >= answered200 && total <= sent;
+  return { stored: total, unique: ids.size === read ? total : ids.size, ok };
 }
 
 /** CPU time (user + system) a process has used so far, in microseconds; 0 once it is gone. */
@@ -451,7 +535,29 @@ export async function runBench(options, print = console.log) {
       start: (port) => startServer(join(ROOT, 'dist/main.js'), receiverEnv(port, { BOTS_FILE: botsFile })),
       targets: many.map((b) => ({ path: `/${b.endpoint}`, secret: b.secret })),
     },
+    {
+      key: 'kafka',
+      name: 'receiver → Kafka',
+      // Kafka alone (no Redis: dedup in memory), on a mock cluster of its own for each run.
+      kafka: true,
+      start: (port, cluster) =>
+        startServer(
+          join(ROOT, 'dist/main.js'),
+          receiverEnv(port, {
+            REDIS_URL: '',
+            KAFKA_BROKERS: cluster.bootstrap,
+            TELEGRAM_TOKEN: '600001:bench',
+            WEBHOOK_ENDPOINT: 'hook',
+            WEBHOOK_SECRET: SECRET,
+          }),
+        ),
+      verify: (cluster, answered, sent) => verifyTopic(cluster.bootstrap, 'telegram.600001', answered, sent),
+      targets: [{ path: '/hook', secret: SECRET }],
+    },
   ];
+  if (!hasKcat && (!options.only || options.only.has('kafka'))) {
+    print('(no kcat on PATH: the Kafka run is left out — apt-get install kcat)');
+  }
 
   print(
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
@@ -460,7 +566,7 @@ export async function runBench(options, print = console.log) {
     `Load: ${hasWrk ? 'wrk' : 'autocannon (install wrk: a generator in C leaves the CPU to the server)'}, ${options.connections} connections, ${options.duration} s per run, ${options.rounds} round(s), ~600-byte message updates\n`,
   );
   print(
-    '| round | subject | req/s | p50 ms | p99 ms | peak RSS MB | CPU µs/req | Redis µs/req | non-2xx | queue check |',
+    '| round | subject | req/s | p50 ms | p99 ms | peak RSS MB | CPU µs/req | broker µs/req | non-2xx | queue check |',
   );
   print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const rows = [];
@@ -468,25 +574,33 @@ export async function runBench(options, print = console.log) {
   try {
     for (let round = 1; round <= options.rounds; round++) {
       // Alternate the order so neither side always runs on a warmer machine.
-      const chosen = subjects.filter((s) => !options.only || options.only.has(s.key));
+      const chosen = subjects.filter(
+        (s) => (!options.only || options.only.has(s.key)) && (!s.kafka || hasKcat),
+      );
       const order = round % 2 ? chosen : [...chosen].reverse();
       for (const subject of order) {
         await redis.client.flushall();
+        const cluster = subject.kafka ? await startMockKafka() : undefined;
+        // Redis, or the mock cluster for the Kafka run: the broker whose CPU is counted.
+        const brokerPid = cluster?.pid ?? redis.pid;
         const port = await freePort();
-        const server = await subject.start(port);
+        const server = await subject.start(port, cluster);
         // Warm-up (JIT, connections), then the measured run; both are checked against the queue.
         const warm = await load(port, subject.targets, {
           duration: Math.min(2, options.duration),
           connections: options.connections,
         });
-        const cpuBefore = [cpuMicros(server.pid), cpuMicros(redis.pid)];
+        const cpuBefore = [cpuMicros(server.pid), cpuMicros(brokerPid)];
         const run = await load(port, subject.targets, options);
-        const cpuAfter = [cpuMicros(server.pid), cpuMicros(redis.pid)];
+        const cpuAfter = [cpuMicros(server.pid), cpuMicros(brokerPid)];
         const requests = run.rps * options.duration;
         const peak = server.peakRssMb();
         await server.stop();
         const answered = warm.answered2xx + run.answered2xx;
-        const check = await verifyQueue(redis.client, 'q', answered, warm.sentMax + run.sentMax);
+        const sent = warm.sentMax + run.sentMax;
+        const check = cluster
+          ? await subject.verify(cluster, answered, sent).finally(() => cluster.stop())
+          : await verifyQueue(redis.client, 'q', answered, sent);
         zeroLoss &&= check.ok;
         const row = {
           round,
@@ -550,7 +664,7 @@ export async function runBench(options, print = console.log) {
     ['zero lost or doubled updates', zeroLoss ? 1 : 0, 'every run', zeroLoss],
   ];
   print('\nMedians:');
-  print(`| subject | req/s | p99 ms | CPU µs/req | Redis µs/req |\n| --- | --- | --- | --- | --- |`);
+  print(`| subject | req/s | p99 ms | CPU µs/req | broker µs/req |\n| --- | --- | --- | --- | --- |`);
   for (const s of subjects.filter((s) => rows.some((r) => r.subject === s.name)))
     print(
       `| ${s.name} | ${Math.round(med(s.name, 'rps'))} | ${med(s.name, 'p99').toFixed(1)} | ${med(s.name, 'cpu').toFixed(1)} | ${med(s.name, 'redisCpu').toFixed(1)} |`,
