@@ -41,6 +41,10 @@ export class AppModule {
         WebhookModule,
         RegistrationModule,
         AdminModule,
+        // Loaded only with ADMIN_PORT: without it, no admin route exists on any port.
+        ...(config.settings.ADMIN_PORT === undefined
+          ? []
+          : [import('./admin/api/admin-api.module.js').then((m) => ({ module: m.AdminApiModule }))]),
         ...(config.settings.TELEGRAM_MODE === 'polling' ? [PollingModule] : []),
         ...(config.settings.WEBHOOK_STATUS_ENDPOINT ? [HealthModule] : []),
       ],

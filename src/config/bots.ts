@@ -253,10 +253,26 @@ export function resolveBots(
   if (settings.BOTS_FILE !== undefined && entries.length === 0 && problems.length === 0) {
     problems.push('BOTS_FILE lists no bots');
   }
+  return resolveBotEntries(settings, entries, problems, served);
+}
 
+/** One bot as BOTS_FILE (or the admin API) writes it: `token`, `endpoint`, `secret`, `routes`, … */
+export type BotEntryInput = object;
+
+/**
+ * Resolves bot entries as BOTS_FILE writes them, each named by its `source` in problems — for the
+ * file, and for bots the admin API is given, checked by the same rules in the same words.
+ */
+export function resolveBotEntries(
+  settings: Settings,
+  entries: ReadonlyArray<{ readonly source: string; readonly entry: BotEntryInput }>,
+  problems: string[],
+  served?: ReadonlyMap<string, string>,
+): BotConfig[] {
   const bots: BotConfig[] = [];
   const byToken = new Map<string, string>();
-  for (const [i, { source, entry }] of entries.entries()) {
+  for (const [i, { source, entry: input }] of entries.entries()) {
+    const entry = input as BotEntry;
     const unknown = Object.keys(entry).filter((key) => !KNOWN_KEYS.has(key));
     if (unknown.length > 0) {
       problems.push(`${source}: unknown key(s) ${shownKeys(unknown)}; known: ${[...KNOWN_KEYS].join(', ')}`);

@@ -4,6 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import type { ValidationError } from 'class-validator';
 import { errorMessage } from '../common/error-message.js';
 import { getMetadataStorage, validateSync } from './class-validator.js';
+import { adminProblems } from './admin-settings.js';
 import { resolveBots, type BotConfig } from './bots.js';
 import { kafkaProblems } from './kafka-settings.js';
 import { MAX_ENV_FILE_BYTES } from './limits.js';
@@ -87,6 +88,7 @@ export function loadConfig(env: RawEnvironment): ReceiverConfig {
     );
   }
   problems.push(...kafkaProblems(settings, new Set(errors.map((e) => e.property))));
+  problems.push(...adminProblems(settings, bots));
   if (problems.length > 0) throw new ConfigurationError(problems);
   return { settings, bots };
 }

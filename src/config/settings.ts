@@ -53,6 +53,8 @@ export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
 
 export const SECRET_PATTERN = /^[A-Za-z0-9_-]{1,256}$/;
 export const TOKEN_PATTERN = /^\d+:[A-Za-z0-9_-]+$/;
+/** The admin API's bearer token: long, and of the alphabet the log scrubber finds. */
+export const ADMIN_TOKEN_PATTERN = /^[A-Za-z0-9_-]{32,256}$/;
 /** host or host:port — no scheme, no path. */
 const DOMAIN_PATTERN =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
@@ -109,6 +111,28 @@ export class Settings {
   @Min(1)
   @IsInt({ message: 'OPS_PORT must be an integer from 1 to 65535' })
   OPS_PORT?: number;
+
+  // — The admin API (README "Adding bots at runtime") —
+
+  /** The admin API's own listener (bots added and removed while running); off when unset. */
+  @IsOptional()
+  @Transform(toInt)
+  @Max(65535)
+  @Min(1)
+  @IsInt({ message: 'ADMIN_PORT must be an integer from 1 to 65535' })
+  ADMIN_PORT?: number;
+
+  @MaxChars(MAX_NAME_LENGTH)
+  @IsString()
+  ADMIN_BIND = '127.0.0.1';
+
+  @ValidateIf((s: Settings) => s.ADMIN_PORT !== undefined || s.ADMIN_TOKEN !== undefined)
+  @Matches(ADMIN_TOKEN_PATTERN, {
+    message: 'ADMIN_TOKEN must be 32–256 characters of A-Z a-z 0-9 _ - (e.g. openssl rand -hex 32)',
+  })
+  @MaxChars(MAX_PATH_LENGTH)
+  @IsString({ message: 'ADMIN_TOKEN is required with ADMIN_PORT: the bearer token the admin API takes' })
+  ADMIN_TOKEN?: string;
 
   @IsCidrList('WEBHOOK_LIMIT_SUBNETS')
   WEBHOOK_LIMIT_SUBNETS: Cidr[] = [];
@@ -444,6 +468,7 @@ export class Settings {
 export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'TELEGRAM_TOKEN',
   'WEBHOOK_SECRET',
+  'ADMIN_TOKEN',
   'REDIS_PASSWORD',
   'REDIS_SENTINEL_PASSWORD',
   'KAFKA_SASL_PASSWORD',

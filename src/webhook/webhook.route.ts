@@ -44,6 +44,7 @@ export class WebhookRoute implements OnModuleInit, OnApplicationShutdown {
   /** Sockets Node answered 408 on: their request's abort is a timeout, counted once. */
   private readonly timedOut = new WeakSet<Socket>();
   private readonly opsPort: number | undefined;
+  private readonly adminPort: number | undefined;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -55,6 +56,7 @@ export class WebhookRoute implements OnModuleInit, OnApplicationShutdown {
     @Inject(RECEIVER_CONFIG) private readonly config: ReceiverConfig,
   ) {
     this.opsPort = config.settings.OPS_PORT;
+    this.adminPort = config.settings.ADMIN_PORT;
   }
 
   onModuleInit(): void {
@@ -77,9 +79,11 @@ export class WebhookRoute implements OnModuleInit, OnApplicationShutdown {
 
   /** The checks made on the headers; sets `request.telegramBot` for the handler. */
   private admit(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
-    // The internal OPS_PORT listener serves probes and metrics, never updates.
-    if (this.opsPort !== undefined && request.raw.socket.localPort === this.opsPort) {
-      refuse(reply, 404, { statusCode: 404, error: 'Not Found', message: 'no webhook on OPS_PORT' });
+    // The internal OPS_PORT listener serves probes and metrics, never updates; ADMIN_PORT the admin API.
+    const port = request.raw.socket.localPort;
+    if (port === this.opsPort || port === this.adminPort) {
+      const on = port === this.opsPort ? 'OPS_PORT' : 'ADMIN_PORT';
+      refuse(reply, 404, { statusCode: 404, error: 'Not Found', message: `no webhook on ${on}` });
       return;
     }
     try {
