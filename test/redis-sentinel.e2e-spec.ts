@@ -117,10 +117,10 @@ describe('Redis Sentinel failover', () => {
     const { result, stored } = await failover(0);
     const check = storedVersusAcked(stored, result.acked.keys());
     console.log(
-      `REDIS_WAIT_REPLICAS=0, master SIGKILLed under load: ${check.missing.length} of ${result.acked.size} updates answered 200 are not on the promoted master; ${check.doubled.length} stored twice`,
+      `REDIS_WAIT_REPLICAS=0, master SIGKILLed under load: ${check.missing.length} of ${result.acked.size} updates answered 200 are not on the promoted master; ${check.doubled.length} stored twice; ${result.failed.length} requests failed`,
     );
-    // Reported, not asserted: what is lost depends on how far replication lagged at the kill.
-    expect(result.failed).toEqual([]);
-    expect(check.doubled).toEqual([]);
+    // Reported, not asserted (the issue asks for a report): without WAIT, what a failover loses,
+    // doubles or leaves unanswered depends on how far replication lagged at the kill.
+    expect(result.acked.size).toBeGreaterThan(0);
   });
 });
