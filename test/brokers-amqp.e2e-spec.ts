@@ -1,5 +1,5 @@
 /**
- * RabbitMQ target, end to end: the real app publishes through Nest's ClientRMQ to a real broker;
+ * RabbitMQ target, end to end: the real app publishes through its confirm-channel client to a real broker;
  * a plain amqplib consumer checks what arrived. The outage runs against a private RabbitMQ node
  * (test/support/rabbitmq.ts), never the shared one.
  */

@@ -1,9 +1,10 @@
 /**
- * Retries a broker client's first connection in the background. Nest's RMQ and NATS clients
+ * Retries a broker client's first connection in the background. The NATS and Kafka clients
  * reconnect by themselves once they have been connected, but a first attempt that fails is
- * dropped, and the next try happens only when something calls `connect()` again — `emit()` does,
+ * dropped, and the next try happens only when something calls `connect()` again — a publish does,
  * but a replica whose readiness is 503 receives no updates, so it would never recover. This loop
- * keeps trying until the client connects or is closed.
+ * keeps trying until the client connects or is closed. (amqp-connection-manager retries a first
+ * attempt itself.)
  */
 export class BackgroundReconnect {
   private timer?: NodeJS.Timeout;

@@ -1,22 +1,34 @@
-import type { InjectionToken, Provider, Type } from '@nestjs/common';
+import type { DynamicModule, InjectionToken, Provider, Type } from '@nestjs/common';
+import { ClientsModule, type ClientProxy } from '@nestjs/microservices';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import type { UpdatePublisher } from './publisher.interface.js';
 
 /**
- * A built-in broker target — Redis pub/sub, MQTT, RabbitMQ or NATS — as PublisherModule wires it:
- * its connection, its publisher, and what closes the connection at shutdown. Each lives in its own
- * `*.target.ts`, which PublisherModule imports only when the target's setting is present, so a
- * service publishing to one broker does not carry the client code of the others (the NATS client
- * alone is ~1.5 MB of heap).
+ * A built-in broker target — MQTT, RabbitMQ, NATS or Kafka — as PublisherModule wires it: its
+ * connection, its publisher, and who closes the connection at shutdown. Each lives in its own
+ * `targets/<broker>/<broker>.target.ts`, which PublisherModule imports only when the target's
+ * setting is present, so a service publishing to one broker does not carry the client code of the
+ * others (the NATS client alone is ~1.5 MB of heap).
  */
 export interface BrokerTarget {
-  /** The connection's provider and the publisher's. */
+  /** Modules its providers need: `ClientsModule` for a Nest `ClientProxy`, which it closes at shutdown. */
+  readonly imports: DynamicModule[];
+  /** The publisher's provider and those of the connection, unless `imports` provides it. */
   readonly providers: Provider[];
   readonly publisher: Type<UpdatePublisher>;
-  /** The connection (a Nest `ClientProxy`), closed once after the HTTP server stopped taking requests. */
-  readonly connection: { readonly token: InjectionToken; readonly name: string };
+  /**
+   * Connections no Nest module closes, in the order PublisherModule closes them, once, after the
+   * HTTP server stopped taking requests.
+   */
+  readonly connections: readonly OpenConnection[];
+}
+
+/** A connection PublisherModule closes: its provider's token, and how logs name it. */
+export interface OpenConnection {
+  readonly token: InjectionToken;
+  readonly name: string;
 }
 
 /**
@@ -25,9 +37,17 @@ export interface BrokerTarget {
  */
 const BOOT_CONNECT_WAIT_MS = 5000;
 
+/** Connects at boot, waiting up to BOOT_CONNECT_WAIT_MS; a failure is the client's to log and retry. */
+async function connectAtBoot(connection: { connect(): Promise<unknown> }): Promise<void> {
+  await Promise.race([
+    connection.connect().catch(() => undefined),
+    sleep(BOOT_CONNECT_WAIT_MS, undefined, { ref: false }),
+  ]);
+}
+
 /**
  * A target whose client (provided as its own class) is made from the settings and connected at
- * boot, waiting up to BOOT_CONNECT_WAIT_MS.
+ * boot, waiting up to BOOT_CONNECT_WAIT_MS; PublisherModule closes it.
  */
 export function connectedTarget<C extends { connect(): Promise<unknown> }>(
   client: Type<C>,
@@ -36,23 +56,57 @@ export function connectedTarget<C extends { connect(): Promise<unknown> }>(
   create: (settings: ReceiverConfig['settings']) => C,
 ): BrokerTarget {
   return {
+    imports: [],
     providers: [
       {
         provide: client,
         inject: [RECEIVER_CONFIG],
         useFactory: async ({ settings }: ReceiverConfig): Promise<C> => {
           const connection = create(settings);
-          await Promise.race([
-            connection.connect().catch(() => undefined),
-            sleep(BOOT_CONNECT_WAIT_MS, undefined, { ref: false }),
-          ]);
+          await connectAtBoot(connection);
           return connection;
         },
       },
       publisher,
     ],
     publisher,
-    connection: { token: client, name },
+    connections: [{ token: client, name }],
+  };
+}
+
+/**
+ * A target whose client is a Nest `ClientProxy` of class `client`, made from the settings by
+ * `ClientsModule.registerAsync` (`customClass`) under `token` — so ClientsModule closes it at
+ * shutdown (after the HTTP server stopped, as every `onApplicationShutdown`) — and connected at
+ * boot, waiting up to BOOT_CONNECT_WAIT_MS: Nest's clients otherwise connect on their first emit.
+ */
+export function clientProxyTarget<O extends object>(
+  token: symbol,
+  client: new (options: O) => ClientProxy,
+  publisher: Type<UpdatePublisher>,
+  options: (settings: ReceiverConfig['settings']) => O,
+): BrokerTarget {
+  return {
+    imports: [
+      ClientsModule.registerAsync([
+        {
+          name: token,
+          inject: [RECEIVER_CONFIG],
+          useFactory: ({ settings }: ReceiverConfig) => ({ customClass: client, options: options(settings) }),
+        },
+      ]),
+    ],
+    providers: [
+      // Made with the other providers, before any lifecycle hook runs — as connectedTarget's.
+      {
+        provide: Symbol(`${token.description} connected at boot`),
+        inject: [token],
+        useFactory: connectAtBoot,
+      },
+      publisher,
+    ],
+    publisher,
+    connections: [],
   };
 }
 

@@ -2,22 +2,21 @@ import {
   Logger,
   Module,
   type DynamicModule,
-  type InjectionToken,
   type ModuleMetadata,
   type OnApplicationShutdown,
   type Provider,
   type Type,
 } from '@nestjs/common';
 import { BotsModule } from '../bots/bots.module.js';
+import { errorMessage } from '../common/error-message.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { redisMode } from '../config/redis-settings.js';
-import type { BrokerTarget } from './broker-target.js';
+import type { BrokerTarget, OpenConnection } from './broker-target.js';
 import { MemoryDedupStore, RedisDedupStore, type DedupStore } from './dedup.store.js';
-import { EmbeddedMqttBroker } from './targets/mqtt/embedded-mqtt-broker.js';
 import { PublishService } from './publish.service.js';
 import { UpdateIntake } from './update-intake.service.js';
 import { REDIS_CONNECTION, type RedisConnection } from '../redis/redis.constants.js';
-import { DEDUP_STORE, EMBEDDED_BROKER, UPDATE_PUBLISHERS } from './publisher.constants.js';
+import { DEDUP_STORE, UPDATE_PUBLISHERS } from './publisher.constants.js';
 import type { UpdatePublisher } from './publisher.interface.js';
 import { RedisQueuePublisher } from './redis-queue.publisher.js';
 import { validateBotRoutes } from './routing.js';
@@ -34,30 +33,28 @@ export interface PublisherModuleOptions {
   imports?: ModuleMetadata['imports'];
 }
 
-/** A connection this module opened: how logs name it, and how it is closed. */
-interface OpenConnection {
-  readonly name: string;
-  readonly token: InjectionToken;
-  readonly close: (connection: unknown) => Promise<unknown>;
+/** What ConnectionCloser closes: a Nest `ClientProxy`, the embedded broker, Kafka's connection. */
+interface Closable {
+  close(): unknown;
 }
 
-/** Closes a Nest `ClientProxy` or the embedded broker. */
-async function closeClient(client: unknown): Promise<void> {
-  await (client as { close(): unknown }).close();
-}
-
-/** Closes every connection this module opened, once, after the HTTP server stopped taking requests. */
+/**
+ * Closes the connections no Nest module closes — MQTT's client and the embedded broker, Kafka's —
+ * each once, in order, after the HTTP server stopped taking requests (`onApplicationShutdown`
+ * runs after it). RabbitMQ's and NATS's clients are ClientsModule's, which closes them itself.
+ */
 class ConnectionCloser implements OnApplicationShutdown {
   private readonly logger = new Logger(ConnectionCloser.name);
 
-  constructor(private readonly opened: readonly (readonly [OpenConnection, unknown])[]) {}
+  constructor(private readonly opened: readonly (readonly [OpenConnection, Closable])[]) {}
 
   async onApplicationShutdown(): Promise<void> {
-    // Not registered through ClientsModule, so nothing else closes these clients.
-    for (const [{ name, close }, connection] of this.opened) {
-      await close(connection).catch((error: unknown) =>
-        this.logger.warn(`Closing ${name}: ${String(error)}`),
-      );
+    for (const [{ name }, connection] of this.opened) {
+      try {
+        await connection.close();
+      } catch (error) {
+        this.logger.warn(`Closing ${name}: ${errorMessage(error)}`);
+      }
     }
   }
 
@@ -66,8 +63,8 @@ class ConnectionCloser implements OnApplicationShutdown {
     return {
       provide: ConnectionCloser,
       inject: connections.map((c) => c.token),
-      useFactory: (...opened: unknown[]) =>
-        new ConnectionCloser(connections.map((c, i) => [c, opened[i]] as const)),
+      useFactory: (...opened: Closable[]) =>
+        new ConnectionCloser(connections.map((c, i) => [c, opened[i] as Closable] as const)),
     };
   }
 }
@@ -112,6 +109,7 @@ export class PublisherModule {
     const providers: Provider[] = [PublishService, UpdateIntake, ...plugins];
     const builtIn: Type<UpdatePublisher>[] = [];
     const connections: OpenConnection[] = [];
+    const targetImports: DynamicModule[] = [];
     // REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES: the one Redis connection (RedisModule).
     const redis = redisMode(settings) !== undefined;
 
@@ -140,22 +138,15 @@ export class PublisherModule {
     }
     const targets: BrokerTarget[] = [];
     if (settings.MQTT_URL || embedded)
-      targets.push((await import('./targets/mqtt/mqtt.target.js')).mqttTarget());
+      targets.push((await import('./targets/mqtt/mqtt.target.js')).mqttTarget(embedded));
     if (settings.AMQP_URL) targets.push((await import('./targets/amqp/amqp.target.js')).amqpTarget());
     if (settings.NATS_URL) targets.push((await import('./targets/nats/nats.target.js')).natsTarget());
     if (settings.KAFKA_BROKERS) targets.push((await import('./targets/kafka/kafka.target.js')).kafkaTarget());
     for (const target of targets) {
+      targetImports.push(...target.imports);
       providers.push(...target.providers);
       builtIn.push(target.publisher);
-      connections.push({ ...target.connection, close: closeClient });
-    }
-    if (embedded) {
-      providers.push({
-        provide: EMBEDDED_BROKER,
-        useFactory: () => EmbeddedMqttBroker.start(settings.WEBHOOK_BIND, settings.MQTT_EMBEDDED_PORT),
-      });
-      // After the MQTT client that publishes to it.
-      connections.push({ name: 'the embedded MQTT broker', token: EMBEDDED_BROKER, close: closeClient });
+      connections.push(...target.connections);
     }
     providers.push(ConnectionCloser.provider(connections));
     providers.push(publishersProvider(config, builtIn, plugins), {
@@ -171,7 +162,11 @@ export class PublisherModule {
       module: PublisherModule,
       global: true,
       // Kafka checks each bot's topic at start: it needs the ids getMe gave (BotRegistry).
-      imports: [...(options.imports ?? []), ...(settings.KAFKA_BROKERS ? [BotsModule] : [])],
+      imports: [
+        ...targetImports,
+        ...(options.imports ?? []),
+        ...(settings.KAFKA_BROKERS ? [BotsModule] : []),
+      ],
       providers,
       exports: [PublishService, UpdateIntake, UPDATE_PUBLISHERS, DEDUP_STORE],
     };

@@ -37,7 +37,7 @@ describe('AmqpPublisher', () => {
     expect(sut.types).toBeUndefined();
   });
 
-  it('turns the bare string ClientRMQ rejects with while reconnecting into an Error', async () => {
+  it('turns a bare string rejection into an Error', async () => {
     const emit = () => throwError(() => 'Error: Connection lost. Trying to reconnect...');
     const sut = new AmqpPublisher({ emit } as unknown as AmqpConfirmClient, config(['pre_checkout_query']));
     await expect(sut.publish(update)).rejects.toThrow(

@@ -4,6 +4,7 @@ import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
 import type { ReceiverConfig } from '../../../config/load-settings.js';
 import { describeError } from '../../background-reconnect.js';
 import { AmqpConfirmClient, AmqpMessage } from './amqp.client.js';
+import { AMQP_CLIENT } from './amqp.constants.js';
 import { longerThanBytes } from '../../broker-target.js';
 import type {
   InboundUpdate,
@@ -35,7 +36,7 @@ export class AmqpPublisher implements UpdatePublisher {
   private readonly routingKey = new TopicTemplate('{bot}.{type}');
 
   constructor(
-    private readonly client: AmqpConfirmClient,
+    @Inject(AMQP_CLIENT) private readonly client: AmqpConfirmClient,
     @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
   ) {
     if (config.settings.AMQP_TYPES) this.types = new Set(config.settings.AMQP_TYPES);
@@ -64,7 +65,7 @@ export class AmqpPublisher implements UpdatePublisher {
         defaultValue: undefined,
       });
     } catch (error) {
-      // ClientRMQ rejects with a bare string while reconnecting: give PublishService an Error.
+      // A client may reject with a bare string: give PublishService an Error.
       throw new Error(describeError(error));
     }
     return 'published';

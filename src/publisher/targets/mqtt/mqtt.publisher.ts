@@ -5,7 +5,6 @@ import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
 import type { ReceiverConfig } from '../../../config/load-settings.js';
 import { describeError } from '../../background-reconnect.js';
 import { codePoint, longerThanBytes } from '../../broker-target.js';
-import { MQTT_CLIENT } from '../../publisher.constants.js';
 import type {
   InboundUpdate,
   PublisherHealth,
@@ -13,6 +12,7 @@ import type {
   UpdatePublisher,
 } from '../../publisher.interface.js';
 import { TopicTemplate } from '../../topic-template.js';
+import { MQTT_CLIENT } from './mqtt.constants.js';
 
 /** QoS 1: the publish is confirmed when the broker's PUBACK arrives. */
 const QOS1 = { qos: 1 as const };

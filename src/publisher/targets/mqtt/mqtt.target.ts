@@ -1,26 +1,34 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type Provider } from '@nestjs/common';
 import { ClientMqtt } from '@nestjs/microservices';
 import { redactUrl } from '../../../common/redact.js';
 import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
 import type { ReceiverConfig } from '../../../config/load-settings.js';
 import type { BrokerTarget } from '../../broker-target.js';
-import type { EmbeddedMqttBroker } from './embedded-mqtt-broker.js';
+import { EmbeddedMqttBroker } from './embedded-mqtt-broker.js';
+import { EMBEDDED_BROKER, MQTT_CLIENT } from './mqtt.constants.js';
 import { MqttPublisher } from './mqtt.publisher.js';
-import { EMBEDDED_BROKER, MQTT_CLIENT } from '../../publisher.constants.js';
 
-/** MQTT (MQTT_URL, or the embedded broker): Nest's `ClientMqtt`, published to by MqttPublisher. */
-export function mqttTarget(): BrokerTarget {
+/**
+ * MQTT (MQTT_URL, or with `embedded` an in-process broker): Nest's `ClientMqtt`, published to by
+ * MqttPublisher. Not registered with ClientsModule: the embedded broker must close after the
+ * client publishing to it, and ClientsModule would close the client after this module's own
+ * providers — so PublisherModule closes both, in that order.
+ */
+export function mqttTarget(embedded: boolean): BrokerTarget {
+  const client = { token: MQTT_CLIENT, name: 'MQTT' };
   return {
+    imports: [],
     providers: [
+      ...(embedded ? [embeddedBroker()] : []),
       {
         provide: MQTT_CLIENT,
         inject: [RECEIVER_CONFIG, { token: EMBEDDED_BROKER, optional: true }],
         useFactory: async (
           { settings }: ReceiverConfig,
-          embedded?: EmbeddedMqttBroker,
+          broker?: EmbeddedMqttBroker,
         ): Promise<ClientMqtt> => {
           const logger = new Logger('MqttConnection');
-          const url = embedded ? `mqtt://127.0.0.1:${embedded.port}` : (settings.MQTT_URL as string);
+          const url = broker ? `mqtt://127.0.0.1:${broker.port}` : (settings.MQTT_URL as string);
           const client = new ClientMqtt({
             url,
             // mqtt.js reconnects this one client for the life of the process; MqttPublisher
@@ -42,6 +50,17 @@ export function mqttTarget(): BrokerTarget {
       MqttPublisher,
     ],
     publisher: MqttPublisher,
-    connection: { token: MQTT_CLIENT, name: 'MQTT' },
+    // After the MQTT client that publishes to it.
+    connections: embedded ? [client, { token: EMBEDDED_BROKER, name: 'the embedded MQTT broker' }] : [client],
+  };
+}
+
+/** The embedded broker (aedes, loaded only then) on WEBHOOK_BIND:MQTT_EMBEDDED_PORT. */
+function embeddedBroker(): Provider {
+  return {
+    provide: EMBEDDED_BROKER,
+    inject: [RECEIVER_CONFIG],
+    useFactory: ({ settings }: ReceiverConfig) =>
+      EmbeddedMqttBroker.start(settings.WEBHOOK_BIND, settings.MQTT_EMBEDDED_PORT),
   };
 }

@@ -1,5 +1,12 @@
+import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
-import { ClientNats, NatsRecord, type Serializer } from '@nestjs/microservices';
+import {
+  ClientProxy,
+  NatsRecord,
+  type NatsEvents,
+  type ReadPacket,
+  type WritePacket,
+} from '@nestjs/microservices';
 import {
   jetstream,
   jetstreamManager,
@@ -8,7 +15,13 @@ import {
   type JetStreamClient,
   type PubAck,
 } from '@nats-io/jetstream';
-import { RequestError, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import {
+  connect as natsConnect,
+  RequestError,
+  type MsgHdrs,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from '@nats-io/transport-node';
 import { lastValueFrom } from 'rxjs';
 import { redactUrl } from '../../../common/redact.js';
 import { BackgroundReconnect, describeError } from '../../background-reconnect.js';
@@ -27,30 +40,35 @@ export interface NatsStreamClientOptions {
   publishTimeoutMs: number;
 }
 
-/** Sends a NatsRecord's bytes and headers as they are, instead of Nest's JSON `{pattern, data}` packet. */
-class RawNatsSerializer implements Serializer {
-  serialize(packet: { data?: unknown }): { data: unknown; headers?: MsgHdrs } {
-    return packet.data instanceof NatsRecord
-      ? { data: packet.data.data, headers: packet.data.headers as MsgHdrs | undefined }
-      : { data: packet.data };
-  }
-}
+/** Why a publish fails while the client reconnects (the NATS client would queue it instead). */
+const CONNECTION_LOST = 'the connection was lost; reconnecting';
 
 /**
- * Nest's `ClientNats` for the connection (reconnects, status events, close), plus what Nest's NATS
- * transport does not do — it publishes core NATS only:
+ * NATS as a Nest `ClientProxy` of its own, registered with `ClientsModule` (which closes it at
+ * shutdown). Nest's `ClientNats` publishes core NATS only and resolves `emit()` once the message
+ * is handed to the client's buffer
+ * (https://github.com/nestjs/nest/blob/master/packages/microservices/client/client-nats.ts), so
+ * this client owns its @nats-io connection (which reconnects by itself once it has connected; a
+ * first attempt that fails is retried by BackgroundReconnect) and adds:
  * - **JetStream**: `publishToStream` makes sure the stream exists and covers the subjects, then
  *   resolves only on the stream's PubAck, i.e. once the stream stored the message;
- * - **core NATS** (`jetstream: false`): `emit()`, then a flush (PING/PONG) so a resolved publish at
- *   least means the server received it — delivered only to subscribers connected at that moment;
+ * - **core NATS** (`jetstream: false`): `emit()` publishes the record's bytes and headers as they
+ *   are and resolves after a flush (PING/PONG), so a resolved publish at least means the server
+ *   received it — delivered only to subscribers connected at that moment;
  * - **no offline buffering**: the NATS client queues publishes while reconnecting; here a publish
- *   fails at once while the connection is down (ClientNats rejects `connect()` then).
+ *   fails at once while the connection is down.
+ * It only publishes: `send()` (request/response) is refused.
  */
-export class NatsStreamClient extends ClientNats {
+export class NatsStreamClient extends ClientProxy<NatsEvents> {
   private readonly log = new Logger('NatsConnection');
   private readonly settings: NatsStreamClientOptions;
+  private readonly connectOptions: NodeConnectionOptions;
   private readonly where: string;
+  private readonly events = new EventEmitter();
   private readonly retry = new BackgroundReconnect(() => this.connect());
+  private connection?: NatsConnection;
+  /** The attempt to connect, while one is in flight. */
+  private opening?: Promise<NatsConnection>;
   private connected = false;
   private js?: { connection: NatsConnection; client: JetStreamClient };
   /** Single flight: the stream check runs once per (re)connection, not once per update. */
@@ -60,13 +78,14 @@ export class NatsStreamClient extends ClientNats {
   private closed = false;
 
   constructor(options: NatsStreamClientOptions) {
+    super();
     const url = new URL(options.url);
     const credentials = url.username
       ? url.password
         ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
         : { token: decodeURIComponent(url.username) }
       : {};
-    super({
+    this.connectOptions = {
       // The NATS client does not read credentials from a server URL: pass them as options.
       servers: [`${url.hostname}:${url.port || '4222'}`],
       ...credentials,
@@ -76,24 +95,14 @@ export class NatsStreamClient extends ClientNats {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1000,
       timeout: 5000,
-      serializer: new RawNatsSerializer(),
-    });
+    };
     this.settings = options;
     this.where = redactUrl(options.url);
-    this.status.subscribe((status) => {
-      // NatsStatus is a const enum, which isolatedModules cannot import: compare its value.
-      this.connected = (status as string) === 'connected';
-      // After a reconnect the server may have lost a memory-backed stream: check it again now,
-      // not at the next publish — an unready replica gets no publishes.
-      if (!this.connected) this.streamReady = false;
-      else if (options.jetstream && !this.streamReady) this.connect().catch(() => undefined);
-    });
   }
 
   /** Connection (and stream) state as the client knows it: no I/O. */
   health(): PublisherHealth {
-    const connection = this.natsClient as NatsConnection | null;
-    if (!this.connected || !connection || connection.isClosed()) {
+    if (!this.connected || !this.connection || this.connection.isClosed()) {
       return {
         up: false,
         reason: `nats at ${this.where} is not connected${this.lastError ? `: ${this.lastError}` : ''}`,
@@ -111,11 +120,12 @@ export class NatsStreamClient extends ClientNats {
   /**
    * Connects (a failed attempt is retried in the background, see BackgroundReconnect) and, in
    * JetStream mode, makes sure the stream is there, so readiness reports a missing stream at boot.
+   * Rejects at once while the connection is down.
    */
-  override async connect(): Promise<NatsConnection> {
+  async connect(): Promise<NatsConnection> {
     if (this.closed) throw new Error('the NATS client is closed');
     try {
-      const connection = (await super.connect()) as NatsConnection;
+      const connection = await this.open();
       if (this.settings.jetstream && !this.streamReady) await this.checkStream(connection);
       if (this.lastError) this.log.log(`NATS at ${this.where} is ready again`);
       this.lastError = undefined;
@@ -127,10 +137,27 @@ export class NatsStreamClient extends ClientNats {
     }
   }
 
-  override async close(): Promise<void> {
+  async close(): Promise<void> {
     this.closed = true;
     this.retry.stop();
-    await super.close();
+    const connection = this.connection;
+    this.connection = undefined;
+    this.connected = false;
+    this.events.removeAllListeners();
+    await connection?.close();
+  }
+
+  override on<
+    EventKey extends keyof NatsEvents = keyof NatsEvents,
+    EventCallback extends NatsEvents[EventKey] = NatsEvents[EventKey],
+  >(event: EventKey, callback: EventCallback): void {
+    this.events.on(event, callback);
+  }
+
+  /** The @nats-io connection; throws before the first connect() or after close(). */
+  unwrap<T>(): T {
+    if (!this.connection) throw new Error('the NATS client is not connected');
+    return this.connection as T;
   }
 
   /** Publishes to JetStream and resolves with the stream's PubAck (`duplicate` when `msgID` was seen within the stream's window). */
@@ -163,7 +190,94 @@ export class NatsStreamClient extends ClientNats {
   async publishCore(subject: string, payload: Uint8Array, headers: MsgHdrs): Promise<void> {
     // emit() is hot and drops its errors unless subscribed: wait for it.
     await lastValueFrom(this.emit(subject, new NatsRecord(payload, headers)), { defaultValue: undefined });
-    await (this.natsClient as NatsConnection).flush();
+  }
+
+  protected publish(_packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    callback({ err: new Error('the NATS client only publishes events (emit); send() is not supported') });
+    return () => undefined;
+  }
+
+  /** The record's bytes and headers as they are (not Nest's JSON packet), resolved after a flush. */
+  protected async dispatchEvent<T = undefined>(
+    packet: ReadPacket<NatsRecord<Uint8Array, MsgHdrs>>,
+  ): Promise<T> {
+    const connection = this.unwrap<NatsConnection>();
+    connection.publish(packet.pattern as string, packet.data.data, {
+      headers: packet.data.headers,
+    });
+    await connection.flush();
+    return undefined as T;
+  }
+
+  /** The connection while it is up, else the error a publish fails with; the first connect opens it. */
+  private open(): Promise<NatsConnection> {
+    if (this.connection) {
+      return this.connected ? Promise.resolve(this.connection) : Promise.reject(new Error(CONNECTION_LOST));
+    }
+    this.opening ??= natsConnect(this.connectOptions)
+      .then(async (connection) => {
+        if (this.closed) {
+          await connection.close();
+          throw new Error('the NATS client is closed');
+        }
+        this.connection = connection;
+        this.connected = true;
+        this._status$.next('connected');
+        this.watch(connection).catch((error: unknown) => this.noteError(error));
+        return connection;
+      })
+      .finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  /** Follows the connection's status until it ends (closed, or given up by the NATS client). */
+  private async watch(connection: NatsConnection): Promise<void> {
+    for await (const status of connection.status()) {
+      switch (status.type) {
+        case 'disconnect':
+          this.connected = false;
+          // After a reconnect the server may have lost a memory-backed stream.
+          this.streamReady = false;
+          this.noteError(new Error(CONNECTION_LOST));
+          this._status$.next('disconnected');
+          this.events.emit('disconnect', status.server);
+          break;
+        case 'reconnecting':
+          this._status$.next('reconnecting');
+          break;
+        case 'reconnect':
+          this.connected = true;
+          this._status$.next('connected');
+          this.events.emit('reconnect', status.server);
+          // Check the stream now, not at the next publish: an unready replica gets no publishes.
+          this.connect().catch(() => undefined);
+          break;
+        case 'update':
+          this.events.emit('update', { added: status.added ?? [], deleted: status.deleted ?? [] });
+          break;
+        case 'error':
+          // The server reported an error but kept the connection (e.g. a permissions violation).
+          this.log.error(`NATS at ${this.where}: ${describeError(status.error)}`);
+          break;
+        case 'ping':
+        case 'staleConnection':
+        case 'forceReconnect':
+        case 'ldm':
+        case 'slowConsumer':
+        case 'close':
+          // The client handles these itself (and this client has no subscriptions).
+          break;
+      }
+    }
+    // The status stream ends once the connection closed: by close(), or for good by the NATS
+    // client (a reconnect it refused). Then make a new one.
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.connected = false;
+    this.streamReady = false;
+    if (this.closed) return;
+    this.noteError(new Error('the connection closed'));
+    this.retry.schedule();
   }
 
   private jetstreamOf(connection: NatsConnection): JetStreamClient {

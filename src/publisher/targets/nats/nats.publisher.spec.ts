@@ -67,7 +67,7 @@ describe('NatsPublisher', () => {
   it('turns a bare string rejection into an Error', async () => {
     const nats = client();
     nats.publishToStream.mockImplementationOnce(() =>
-      // ClientNats really rejects with this string while reconnecting.
+      // What Nest's ClientNats rejects with while reconnecting: any client may reject with a string.
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       Promise.reject('Error: Connection lost. Trying to reconnect...'),
     );

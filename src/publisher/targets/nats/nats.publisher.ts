@@ -5,6 +5,7 @@ import type { ReceiverConfig } from '../../../config/load-settings.js';
 import { describeError } from '../../background-reconnect.js';
 import { codePoint, longerThanBytes } from '../../broker-target.js';
 import { NatsStreamClient } from './nats.client.js';
+import { NATS_CLIENT } from './nats.constants.js';
 import type {
   InboundUpdate,
   PublisherHealth,
@@ -68,7 +69,7 @@ export class NatsPublisher implements UpdatePublisher {
   private readonly streamTokens?: number;
 
   constructor(
-    private readonly client: NatsStreamClient,
+    @Inject(NATS_CLIENT) private readonly client: NatsStreamClient,
     @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
   ) {
     this.subject = new TopicTemplate(config.settings.NATS_SUBJECT);
@@ -100,7 +101,7 @@ export class NatsPublisher implements UpdatePublisher {
       );
       return ack.duplicate ? 'duplicate' : 'published';
     } catch (error) {
-      // ClientNats rejects with a bare string while reconnecting: give PublishService an Error.
+      // A client may reject with a bare string: give PublishService an Error.
       throw new Error(describeError(error));
     }
   }
