@@ -104,7 +104,7 @@ describe('node dist/main.js', () => {
     const imported = await importsAtStart(env(await freePort()));
     expect(imported).toContain('/dist/publisher/redis-queue.publisher.js');
     expect(imported).not.toMatch(
-      /\/(redis-pubsub|mqtt|amqp|nats|kafka)\.target\.js|@nats-io|amqp-connection-manager|\/kafkajs\//,
+      /\/publisher\/targets\/|\/redis-pubsub\.publisher\.js|@nats-io|amqp-connection-manager|\/kafkajs\/|\/aedes\//,
     );
   });
 
@@ -118,7 +118,7 @@ describe('node dist/main.js', () => {
       expect(imported).toMatch(/\/node_modules\/kafkajs\//);
       // Nor the embedded MQTT broker, which stands in only when no target is configured.
       expect(imported).not.toMatch(
-        /\/(redis-pubsub|mqtt|amqp|nats)\.target\.js|@nats-io|amqp-connection-manager|\/aedes\//,
+        /\/publisher\/targets\/(mqtt|amqp|nats)\/|\/redis-pubsub\.publisher\.js|@nats-io|amqp-connection-manager|\/aedes\//,
       );
     } finally {
       await cluster.stop();
