@@ -80,8 +80,9 @@ export class WebhookRoute implements OnModuleInit, OnApplicationShutdown {
   /** The checks made on the headers; sets `request.telegramBot` for the handler. */
   private admit(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
     // The internal OPS_PORT listener serves probes and metrics, never updates; ADMIN_PORT the admin API.
+    // (`app.inject` requests have no local port: undefined must not match a port that is unset.)
     const port = request.raw.socket.localPort;
-    if (port === this.opsPort || port === this.adminPort) {
+    if (port !== undefined && (port === this.opsPort || port === this.adminPort)) {
       const on = port === this.opsPort ? 'OPS_PORT' : 'ADMIN_PORT';
       refuse(reply, 404, { statusCode: 404, error: 'Not Found', message: `no webhook on ${on}` });
       return;
