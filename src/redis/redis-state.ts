@@ -6,6 +6,9 @@ import type { HostPort } from '../config/host-port.js';
 import type { RedisMode } from '../config/redis-settings.js';
 import type { RedisConnection } from './redis.constants.js';
 
+/** Cluster: how often a node that dropped out while serving slots is tried again, at most. */
+const PROBE_INTERVAL_MS = 1000;
+
 /** How a Redis target answers `/status`: up, or down with a reason naming the mode and the node. */
 export interface RedisHealth {
   readonly up: boolean;
@@ -29,6 +32,8 @@ export class RedisState {
   private masterAddress?: string;
   /** Cluster: nodes whose connection failed and has not been ready since, with the error. */
   private readonly downNodes = new Map<string, string>();
+  /** Cluster: when a dropped node was last put back to be probed. */
+  private readonly probedAt = new Map<string, number>();
   private reportedDown = false;
 
   constructor(
@@ -114,18 +119,38 @@ export class RedisState {
       if (this.reportedDown) this.logger.log(`${this.name} is back`);
       this.reportedDown = false;
     });
-    cluster.on('node error', (error: unknown, key: string) => {
-      if (!this.downNodes.has(key))
-        this.logger.warn(`redis cluster node ${key} is unavailable: ${errorMessage(error)}`);
-      this.downNodes.set(key, errorMessage(error));
-    });
+    cluster.on('node error', (error: unknown, key: string) => this.nodeDown(key, errorMessage(error)));
     cluster.on('+node', (node: Redis) => {
+      const key = nodeKey(node);
       node.on('ready', () => {
-        const key = `${node.options.host}:${node.options.port}`;
         if (this.downNodes.delete(key)) this.logger.log(`redis cluster node ${key} is back`);
       });
+      // A node that went away and is still in the slot map: connect at once to learn whether it
+      // answers (ready clears it; an error names why), rather than at the next command for its slots.
+      if (this.downNodes.has(key)) node.ping().catch(() => undefined);
+    });
+    cluster.on('-node', (node: Redis) => {
+      const key = nodeKey(node);
+      // A SIGKILLed host closes its sockets without an error: the pool just drops the node.
+      if (cluster.status !== 'ready' || !servingMasters(cluster).includes(key)) return;
+      if (!this.downNodes.has(key)) this.nodeDown(key, 'connection closed');
+      // Puts the node back into the pool while the slot map still names it (+node then probes it);
+      // at most once a second per node, since a failed probe ends in -node again.
+      const now = Date.now();
+      if (now - (this.probedAt.get(key) ?? 0) < PROBE_INTERVAL_MS) return;
+      this.probedAt.set(key, now);
+      cluster.refreshSlotsCache();
     });
   }
+
+  private nodeDown(key: string, reason: string): void {
+    if (!this.downNodes.has(key)) this.logger.warn(`redis cluster node ${key} is unavailable: ${reason}`);
+    this.downNodes.set(key, reason);
+  }
+}
+
+function nodeKey(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
 }
 
 /** The `host:port` of every node the Cluster's slot map names as a master. */
