@@ -7,8 +7,8 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
+import type { Server } from 'node:http';
+import { closeListener, listenBeside } from '../common/second-listener.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 
@@ -31,20 +31,12 @@ export class OpsServer implements OnApplicationBootstrap, OnApplicationShutdown 
   async onApplicationBootstrap(): Promise<void> {
     const { OPS_PORT: port, WEBHOOK_BIND: bind } = this.config.settings;
     if (port === undefined) return;
-    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     // Every route is registered by now (Nest's and the webhook's, in onModuleInit).
-    await fastify.ready();
-    const server = createServer((request, response) => fastify.routing(request, response));
-    server.listen(port, bind);
-    await once(server, 'listening');
-    this.server = server;
+    this.server = await listenBeside(this.adapterHost.httpAdapter.getInstance<FastifyInstance>(), port, bind);
     this.logger.log(`Serving /status, /status/live and /metrics on http://${bind}:${port} (OPS_PORT)`);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+  onApplicationShutdown(): Promise<void> {
+    return closeListener(this.server);
   }
 }
