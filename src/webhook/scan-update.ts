@@ -1,5 +1,19 @@
 import { KIND_PATTERN, MAX_KIND_LENGTH, TELEGRAM_UPDATE_KINDS } from '../common/update-kinds.js';
 import type { ParsedUpdate } from './update-body.js';
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  MINUS,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+  ZERO,
+  isDigit,
+  skipSpace,
+} from '../common/json-bytes.js';
 
 /**
  * `parseUpdate`'s one pass over the bytes: checks that the body is well-formed JSON (RFC 8259) in
@@ -98,17 +112,6 @@ const KIND_FIRST = new Uint8Array(256).fill(1, 0x61, 0x7b);
 const KIND_REST = new Uint8Array(256).fill(1, 0x61, 0x7b).fill(1, 0x30, 0x3a);
 KIND_REST[0x5f] = 1;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const MINUS = 0x2d;
-const ZERO = 0x30;
-const NINE = 0x39;
 const UPDATE_ID = Buffer.from('update_id');
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
@@ -126,18 +129,6 @@ PLAIN[QUOTE] = 0;
 PLAIN[BACKSLASH] = 0;
 const HEX = new Uint8Array(256);
 for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
-
-function skipSpace(b: Uint8Array, i: number): number {
-  for (;;) {
-    const c = b[i];
-    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
-    else return i;
-  }
-}
-
-function isDigit(c: number | undefined): boolean {
-  return c !== undefined && c >= ZERO && c <= NINE;
-}
 
 /** `i` is at an opening quote; returns the index just past the closing one, or -1. */
 function endOfString(b: Uint8Array, i: number): number {

@@ -1,3 +1,18 @@
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  MINUS,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+  ZERO,
+  isDigit,
+  skipSpace,
+} from '../../../common/json-bytes.js';
+
 /**
  * The id a Kafka record of an update is keyed by, read from the update's bytes without decoding
  * them or building their objects: in the kind's object (`message`, `callback_query`, …), the first
@@ -55,18 +70,6 @@ let idEnd = NONE;
 
 /** The longest id literal taken: a sign and 19 digits, past any id Telegram gives. */
 const MAX_ID_LENGTH = 20;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const MINUS = 0x2d;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 /** Bytes that end a number or literal in well-formed JSON. */
 const ENDS_SCALAR = new Uint8Array(256);
@@ -204,18 +207,6 @@ function decodedKey(b: Uint8Array, start: number, end: number): string {
 
 function latin1(b: Uint8Array, start: number, end: number): string {
   return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
-}
-
-function skipSpace(b: Uint8Array, i: number): number {
-  for (;;) {
-    const c = b[i];
-    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
-    else return i;
-  }
-}
-
-function isDigit(c: number | undefined): boolean {
-  return c !== undefined && c >= ZERO && c <= NINE;
 }
 
 /** `-?(0|[1-9][0-9]*)` at `i`: the index past it, or `i` when there is none. */
