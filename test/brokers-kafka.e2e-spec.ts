@@ -248,7 +248,8 @@ describe('Kafka target', () => {
       const refused = await post(app, realisticUpdate(40_002));
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect(Date.now() - started).toBeLessThan(3000 + 500);
+      // Within PUBLISH_TIMEOUT_MS, with room for a busy machine (KafkaJS's own retries would take far longer).
+      expect(Date.now() - started).toBeLessThan(3000 + 2000);
       const down = await readStatus(app);
       expect(down.code).toBe(503);
       expect(down.body.error?.kafka?.status).toBe('down');

@@ -73,7 +73,7 @@ describe('REDIS_WAIT_REPLICAS', () => {
       const refused = await post(sut, second);
       expect(refused.statusCode).toBe(503);
       expect(refused.headers['retry-after']).toBeDefined();
-      expect(Date.now() - started).toBeLessThan(1500);
+      expect(Date.now() - started).toBeLessThan(800 + 2000); // PUBLISH_TIMEOUT_MS, and room for a busy machine
       // Claimed and pushed on the master all the same; a retry while the replica lags is refused
       // again, and pushes nothing.
       expect((await post(sut, second)).statusCode).toBe(503);

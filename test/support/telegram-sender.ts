@@ -38,6 +38,11 @@ export interface SendResult {
   statusCounts: Record<number | 'error', number>;
   /** Every attempt of every delivery. */
   attempts: number;
+  /**
+   * update_id → the wait chosen before each of its retries, in ms (0 = at once), as computed from the
+   * backoff and Retry-After: what a test asserts on, since measured intervals stretch on a busy machine.
+   */
+  waits: Map<number, number[]>;
 }
 
 interface Delivery {
@@ -104,6 +109,7 @@ export class TelegramSender {
       // Only statuses actually seen get a key: an absent key reads as undefined, not 0.
       statusCounts: {} as SendResult['statusCounts'],
       attempts: 0,
+      waits: new Map(),
     };
     const ready: Delivery[] = updates.map(toDelivery);
     const waiting = new Map<NodeJS.Timeout, Delivery>();
@@ -132,6 +138,7 @@ export class TelegramSender {
 
       const retryLater = (delivery: Delivery, delayMs: number): void => {
         if (this.closed || Date.now() + delayMs > deadline) return finish(delivery, false);
+        result.waits.set(delivery.updateId, [...(result.waits.get(delivery.updateId) ?? []), delayMs]);
         if (delayMs <= 0) {
           ready.push(delivery);
           return;
