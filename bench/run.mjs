@@ -403,7 +403,7 @@ async function usedMemory(redis) {
  */
 async function dedupMemory(url, { bots, perBot }) {
   const dist = (path) => import(pathToFileURL(join(ROOT, 'dist', path)).href);
-  const { RedisQueuePublisher } = await dist('publisher/redis-queue.publisher.js');
+  const { RedisQueuePublisher } = await dist('publisher/targets/redis/redis-queue.publisher.js');
   const { RedisState } = await dist('redis/redis-state.js');
   const { STORE_UPDATES_COMMAND } = await dist('redis/redis.module.js');
   const { loadConfig } = await dist('config/load-settings.js');

@@ -8,7 +8,7 @@ import type {
   PublishResult,
   UpdatePublisher,
 } from '../src/publisher/publisher.interface.js';
-import { RedisQueuePublisher } from '../src/publisher/redis-queue.publisher.js';
+import { RedisQueuePublisher } from '../src/publisher/targets/redis/redis-queue.publisher.js';
 import { startApp, writeBotsFile, type TestApp } from './support/app.js';
 import { startPrivateMosquitto, startPrivateRedis, type PrivateBroker } from './support/brokers.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';

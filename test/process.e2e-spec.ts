@@ -102,9 +102,11 @@ describe('node dist/main.js', () => {
 
   it('loads the client code of the configured brokers only', async () => {
     const imported = await importsAtStart(env(await freePort()));
-    expect(imported).toContain('/dist/publisher/redis-queue.publisher.js');
+    expect(imported).toContain('/dist/publisher/targets/redis/redis-queue.target.js');
+    expect(imported).toContain('/dist/publisher/targets/redis/redis-queue.publisher.js');
+    // Nor Redis pub/sub's files (REDIS_PUBSUB is off), though they share the Redis folder.
     expect(imported).not.toMatch(
-      /\/publisher\/targets\/|\/redis-pubsub\.publisher\.js|@nats-io|amqp-connection-manager|\/kafkajs\/|\/aedes\//,
+      /\/publisher\/targets\/(mqtt|amqp|nats|kafka)\/|\/redis-pubsub\.|@nats-io|amqp-connection-manager|\/kafkajs\/|\/aedes\//,
     );
   });
 
@@ -118,7 +120,7 @@ describe('node dist/main.js', () => {
       expect(imported).toMatch(/\/node_modules\/kafkajs\//);
       // Nor the embedded MQTT broker, which stands in only when no target is configured.
       expect(imported).not.toMatch(
-        /\/publisher\/targets\/(mqtt|amqp|nats)\/|\/redis-pubsub\.publisher\.js|@nats-io|amqp-connection-manager|\/aedes\//,
+        /\/publisher\/targets\/(redis|mqtt|amqp|nats)\/|@nats-io|amqp-connection-manager|\/aedes\//,
       );
     } finally {
       await cluster.stop();

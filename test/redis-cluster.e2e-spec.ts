@@ -8,7 +8,7 @@
  */
 import { Cluster } from 'ioredis';
 import { keySlot } from '../src/redis/key-slot.js';
-import { RedisQueuePublisher } from '../src/publisher/redis-queue.publisher.js';
+import { RedisQueuePublisher } from '../src/publisher/targets/redis/redis-queue.publisher.js';
 import { startApp, writeBotsFile, type TestApp } from './support/app.js';
 import { FakeBotApi } from './support/fake-bot-api.js';
 import { kill, startRedisCluster, type ClusterNode, type RedisCluster } from './support/redis-topologies.js';

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import type { BotIdentity } from '../src/bots/bot.js';
 import { MemoryDedupStore } from '../src/publisher/dedup.store.js';
 import type { InboundUpdate, PublishResult } from '../src/publisher/publisher.interface.js';
-import { RedisQueuePublisher } from '../src/publisher/redis-queue.publisher.js';
+import { RedisQueuePublisher } from '../src/publisher/targets/redis/redis-queue.publisher.js';
 import { startApp } from './support/app.js';
 import { startPrivateRedis, type PrivateBroker } from './support/brokers.js';
 import { FakeBotApi } from './support/fake-bot-api.js';

@@ -6,10 +6,10 @@ import type { ReceiverConfig } from '../config/load-settings.js';
 import type { UpdatePublisher } from './publisher.interface.js';
 
 /**
- * A built-in broker target — MQTT, RabbitMQ, NATS or Kafka — as PublisherModule wires it: its
- * connection, its publisher, and who closes the connection at shutdown. Each lives in its own
- * `targets/<broker>/<broker>.target.ts`, which PublisherModule imports only when the target's
- * setting is present, so a service publishing to one broker does not carry the client code of the
+ * A built-in broker target — the Redis queue, Redis pub/sub, MQTT, RabbitMQ, NATS or Kafka — as
+ * PublisherModule wires it: its connection, its publisher, and who closes the connection at
+ * shutdown. Each lives in its own `targets/<broker>/*.target.ts`, which PublisherModule imports
+ * only when the target's setting is present, so a service publishing to one broker does not carry the client code of the
  * others (the NATS client alone is ~1.5 MB of heap).
  */
 export interface BrokerTarget {
@@ -43,6 +43,14 @@ async function connectAtBoot(connection: { connect(): Promise<unknown> }): Promi
     connection.connect().catch(() => undefined),
     sleep(BOOT_CONNECT_WAIT_MS, undefined, { ref: false }),
   ]);
+}
+
+/**
+ * A target publishing on a connection another module opens and closes: the Redis targets, on
+ * RedisModule's one connection (shared with dedup and the webhook lease).
+ */
+export function sharedConnectionTarget(publisher: Type<UpdatePublisher>): BrokerTarget {
+  return { imports: [], providers: [publisher], publisher, connections: [] };
 }
 
 /**

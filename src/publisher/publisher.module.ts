@@ -18,7 +18,6 @@ import { UpdateIntake } from './update-intake.service.js';
 import { REDIS_CONNECTION, type RedisConnection } from '../redis/redis.constants.js';
 import { DEDUP_STORE, UPDATE_PUBLISHERS } from './publisher.constants.js';
 import type { UpdatePublisher } from './publisher.interface.js';
-import { RedisQueuePublisher } from './redis-queue.publisher.js';
 import { validateBotRoutes } from './routing.js';
 
 /** Options of `PublisherModule.forRoot` (passed through `AppModule.forRoot`). */
@@ -113,16 +112,6 @@ export class PublisherModule {
     // REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES: the one Redis connection (RedisModule).
     const redis = redisMode(settings) !== undefined;
 
-    // REDIS_QUEUE=false keeps Redis for dedup (and pub/sub) without the queue.
-    if (redis && settings.REDIS_QUEUE) {
-      providers.push(RedisQueuePublisher);
-      builtIn.push(RedisQueuePublisher);
-    }
-    if (settings.REDIS_PUBSUB && !redis) {
-      throw new Error(
-        'REDIS_PUBSUB=true publishes on the Redis connection: set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES',
-      );
-    }
     const embedded =
       !redis &&
       !settings.MQTT_URL &&
@@ -130,13 +119,13 @@ export class PublisherModule {
       !settings.NATS_URL &&
       !settings.KAFKA_BROKERS &&
       plugins.length === 0;
-    if (redis && settings.REDIS_PUBSUB) {
-      // On the shared Redis connection: no client code of its own to load.
-      const { RedisPubSubPublisher } = await import('./redis-pubsub.publisher.js');
-      providers.push(RedisPubSubPublisher);
-      builtIn.push(RedisPubSubPublisher);
-    }
     const targets: BrokerTarget[] = [];
+    // REDIS_QUEUE=false keeps Redis for dedup (and pub/sub) without the queue. REDIS_PUBSUB=true
+    // without a Redis is refused by loadSettings.
+    if (redis && settings.REDIS_QUEUE)
+      targets.push((await import('./targets/redis/redis-queue.target.js')).redisQueueTarget());
+    if (redis && settings.REDIS_PUBSUB)
+      targets.push((await import('./targets/redis/redis-pubsub.target.js')).redisPubSubTarget());
     if (settings.MQTT_URL || embedded)
       targets.push((await import('./targets/mqtt/mqtt.target.js')).mqttTarget(embedded));
     if (settings.AMQP_URL) targets.push((await import('./targets/amqp/amqp.target.js')).amqpTarget());

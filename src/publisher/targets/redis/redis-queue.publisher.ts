@@ -1,21 +1,21 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ChainableCommander } from 'ioredis';
-import { errorMessage } from '../common/error-message.js';
-import { RECEIVER_CONFIG } from '../config/config.constants.js';
-import type { ReceiverConfig } from '../config/load-settings.js';
-import { slotPrefix } from '../config/redis-settings.js';
-import { keySlot } from '../redis/key-slot.js';
-import { RedisState } from '../redis/redis-state.js';
-import { REDIS_CONNECTION, type RedisConnection } from '../redis/redis.constants.js';
-import { STORE_UPDATES_COMMAND } from '../redis/redis.module.js';
-import { dedupBit, dedupBlock } from './dedup.store.js';
+import { errorMessage } from '../../../common/error-message.js';
+import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import { slotPrefix } from '../../../config/redis-settings.js';
+import { keySlot } from '../../../redis/key-slot.js';
+import { RedisState } from '../../../redis/redis-state.js';
+import { REDIS_CONNECTION, type RedisConnection } from '../../../redis/redis.constants.js';
+import { STORE_UPDATES_COMMAND } from '../../../redis/redis.module.js';
+import { dedupBit, dedupBlock } from '../../dedup.store.js';
 import type {
   InboundUpdate,
   PublisherHealth,
   PublishResult,
   UpdatePublisher,
-} from './publisher.interface.js';
+} from '../../publisher.interface.js';
 
 /**
  * Stores a batch of updates, each in one atomic step: claim its (bot, update_id) bit, then push

@@ -1,9 +1,9 @@
 import { jest } from '@jest/globals';
-import type { ReceiverConfig } from '../config/load-settings.js';
-import type { BotIdentity } from '../bots/bot.js';
-import type { InboundUpdate } from './publisher.interface.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import type { BotIdentity } from '../../../bots/bot.js';
+import type { InboundUpdate } from '../../publisher.interface.js';
 import type { Redis } from 'ioredis';
-import type { RedisState } from '../redis/redis-state.js';
+import type { RedisState } from '../../../redis/redis-state.js';
 import { RedisPubSubPublisher } from './redis-pubsub.publisher.js';
 
 describe('RedisPubSubPublisher', () => {

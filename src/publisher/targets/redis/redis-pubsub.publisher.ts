@@ -1,15 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RECEIVER_CONFIG } from '../config/config.constants.js';
-import type { ReceiverConfig } from '../config/load-settings.js';
-import { RedisState } from '../redis/redis-state.js';
-import { REDIS_CONNECTION, type RedisConnection } from '../redis/redis.constants.js';
+import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
+import type { ReceiverConfig } from '../../../config/load-settings.js';
+import { RedisState } from '../../../redis/redis-state.js';
+import { REDIS_CONNECTION, type RedisConnection } from '../../../redis/redis.constants.js';
 import type {
   InboundUpdate,
   PublisherHealth,
   PublishResult,
   UpdatePublisher,
-} from './publisher.interface.js';
-import { TopicTemplate } from './topic-template.js';
+} from '../../publisher.interface.js';
+import { TopicTemplate } from '../../topic-template.js';
 
 /**
  * Redis PUBLISH on REDIS_PUBSUB_CHANNEL (default `telegram.{bot}.{type}`), beside the Redis queue
