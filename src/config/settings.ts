@@ -333,6 +333,12 @@ export class Settings {
   @IsBoolean({ message: 'METRICS_ENABLED must be true or false' })
   METRICS_ENABLED = true;
 
+  /** Unset: decided by how many bots are served, and again whenever that changes (see MetricsService). */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'METRICS_PER_BOT must be true or false (or unset: per-bot series below 1,000 bots)' })
+  METRICS_PER_BOT?: boolean;
+
   // — More targets, routing and payload format —
 
   @IsIn(['raw', 'envelope'], { message: 'PUBLISH_FORMAT must be raw or envelope' })

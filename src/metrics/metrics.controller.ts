@@ -12,7 +12,7 @@ export class MetricsController {
   @Get()
   @Header('cache-control', 'no-store')
   async scrape(@Res() reply: FastifyReply): Promise<void> {
-    const body = await this.metrics.registry.metrics();
+    const body = await this.metrics.scrape();
     void reply.header('content-type', this.metrics.registry.contentType).send(body);
   }
 }

@@ -15,7 +15,7 @@ abstract class FastMetric {
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly type: 'counter' | 'histogram',
+    readonly type: 'counter' | 'histogram' | 'gauge',
   ) {}
 
   /** What prom-client's registry calls at scrape time. */
@@ -76,6 +76,19 @@ export class FastCounter extends FastMetric {
       for (const byC of byB.values()) for (const cell of byC.values()) values.push({ ...cell });
     }
     return values;
+  }
+
+  /**
+   * Adds every cell whose first label is neither `into` nor empty (a request that named no bot)
+   * to the cell of the same other labels under `into`, and drops it: the sum over all series
+   * stays what it was. Callers must not keep the dropped cells.
+   */
+  fold(into: string): void {
+    for (const [a, byB] of this.cells) {
+      if (a === into || a === '') continue;
+      for (const [b, byC] of byB) for (const [c, cell] of byC) this.cell(into, b, c).value += cell.value;
+      this.cells.delete(a);
+    }
   }
 
   /** Zeroes the counts but keeps the cells: callers may hold them. */
@@ -140,5 +153,27 @@ export class FastHistogram extends FastMetric {
 
   protected clear(): void {
     this.series.clear();
+  }
+}
+
+/** A gauge with one label whose values are read from their source at each scrape. */
+export class ComputedGauge extends FastMetric {
+  constructor(
+    name: string,
+    help: string,
+    private readonly labelName: string,
+    private readonly read: () => Iterable<readonly [string, number]>,
+  ) {
+    super(name, help, 'gauge');
+  }
+
+  protected values(): MetricValue[] {
+    const values: MetricValue[] = [];
+    for (const [label, value] of this.read()) values.push({ labels: { [this.labelName]: label }, value });
+    return values;
+  }
+
+  protected clear(): void {
+    // Nothing is kept here: the source is read at each scrape.
   }
 }

@@ -18,7 +18,10 @@ export class WebhookStates {
   /** Per bot id. */
   private readonly states = new Map<number, WebhookState>();
 
-  constructor(private readonly metrics: MetricsService) {}
+  constructor(metrics: MetricsService) {
+    // Read at each scrape, per bot or summed up (METRICS_PER_BOT): nothing to update here.
+    metrics.watchWebhooks(this.states);
+  }
 
   get(botId: number): WebhookState | undefined {
     return this.states.get(botId);
@@ -34,22 +37,15 @@ export class WebhookStates {
       lastErrorMessage: info.last_error_message,
       checkedAt: Date.now(),
     });
-    this.metrics.webhookRegistered.labels(bot.idText).set(registered ? 1 : 0);
-    this.metrics.webhookPending.labels(bot.idText).set(info.pending_update_count);
-    this.metrics.webhookLastError.labels(bot.idText).set(info.last_error_date ?? 0);
   }
 
   /** The bot is no longer served: its state and its series go. */
   forget(bot: Bot): void {
     this.states.delete(bot.id);
-    this.metrics.webhookRegistered.remove(bot.idText);
-    this.metrics.webhookPending.remove(bot.idText);
-    this.metrics.webhookLastError.remove(bot.idText);
   }
 
   /** setWebhook succeeded. */
   registered(bot: Bot): void {
     this.states.set(bot.id, { ...this.states.get(bot.id), registered: true });
-    this.metrics.webhookRegistered.labels(bot.idText).set(1);
   }
 }
