@@ -20,6 +20,8 @@ export interface CliContext {
   /** The process environment (the bin entry passes `process.env`; tests pass their own). */
   readonly env: RawEnvironment;
   readonly output: CliOutput;
+  /** Where `-` reads from (`--token-file -`): the process's stdin; absent, `-` is refused. */
+  readonly stdin?: AsyncIterable<Buffer | string>;
 }
 
 /**

@@ -6,16 +6,21 @@ import type { BotUser, WebhookInfo } from '../../telegram/telegram.types.js';
 import { loadCliConfig, telegramServices, type CliContext } from '../cli-context.js';
 import { EXIT_FAILED, EXIT_OK } from '../cli.error.js';
 import { withoutToken } from '../mask.js';
+import { botsAdminCommands } from './bots-admin.command.js';
 import { describeWebhookError, type Runner } from './command-helpers.js';
 import { errorMessage } from '../../common/error-message.js';
 
-/** `bots check`: getMe and getWebhookInfo for every configured bot. */
+/**
+ * `bots check`: getMe and getWebhookInfo for every configured bot; `bots add | remove | list`:
+ * the running service's bots, through its admin API.
+ */
 export function botsCommand(program: Command, context: CliContext, run: Runner): void {
   const bots = program.command('bots').description('the configured bots');
   bots
     .command('check')
     .description('getMe for every configured bot: id, username, webhook URL and pending updates')
     .action(run(() => botsCheck(context)));
+  botsAdminCommands(bots, context, run);
 }
 
 interface BotReport {
