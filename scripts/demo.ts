@@ -12,13 +12,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { start as startConsumer, type Worker } from '../examples/consumer/worker.js';
 import { FakeBotApi, realisticUpdate } from './fake-bot-api.js';
+import { freePort } from './free-port.js';
 
 /** A made-up bot: the fake Bot API knows it, Telegram does not. Its id is the token's prefix, as for real bots. */
 const BOT = {
@@ -52,15 +52,6 @@ async function waitFor<T>(what: string, check: () => T | undefined): Promise<T> 
       throw new DemoFailure(`${what} did not happen within ${STEP_TIMEOUT_MS / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** The receiver as a user runs it, configured only by these variables (never your .env or environment). */

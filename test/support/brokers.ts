@@ -23,9 +23,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freePort } from '../../scripts/free-port.js';
 
 export interface PrivateBroker {
   port: number;
@@ -45,18 +46,8 @@ const KILL_AFTER_MS = 5_000;
 /** Attempts with a fresh port when a first start fails (another process may grab a port freePort() returned). */
 const START_ATTEMPTS = 3;
 
-/** A port that was free on 127.0.0.1 a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+// The one freePort of the tests, the demo and the bench.
+export { freePort };
 
 /** Resolves once 127.0.0.1:port accepts a TCP connection; rejects after `timeoutMs`. */
 export function waitForPort(port: number, timeoutMs = START_TIMEOUT_MS): Promise<void> {
