@@ -3,6 +3,10 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.cjs', '**/*.js', '**/*.mjs'] },
+  // The scripts' plain-JS modules (Node's module hooks, which load before any TypeScript can, and
+  // freePort, which the bench loads without a build): linted too, and type-checked through
+  // `// @ts-check` and tsconfig.json's allowJs.
+  { ignores: ['!scripts/**/*.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -28,5 +32,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/unbound-method': 'off',
     },
+  },
+  {
+    // TypeScript checks these names (`// @ts-check`), knowing Node's globals as it does in .ts files.
+    files: ['scripts/**/*.js'],
+    rules: { 'no-undef': 'off' },
   },
 );
