@@ -5,13 +5,13 @@ import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { BotConfig } from '../config/bots.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { TelegramApiError } from '../telegram/telegram-api.error.js';
-import { TelegramClient } from '../telegram/telegram.client.js';
+import { BOT_API_CONCURRENCY, TelegramClient } from '../telegram/telegram.client.js';
 import type { Bot } from './bot.js';
 import { BotRegistry } from './bot-registry.service.js';
 import { StartupError } from './startup.error.js';
 
-/** How many bots are identified at once at start-up: enough for hundreds of bots, gentle on the Bot API. */
-const IDENTIFY_CONCURRENCY = 8;
+/** How many bots are identified (getMe) at once at start-up. */
+const IDENTIFY_CONCURRENCY = BOT_API_CONCURRENCY;
 
 /**
  * Asks getMe who each configured bot is and adds it to the registry — at start-up for the service

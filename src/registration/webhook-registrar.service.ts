@@ -7,14 +7,14 @@ import { forEachLimited } from '../common/for-each-limited.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { BotConfig } from '../config/bots.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { TelegramClient } from '../telegram/telegram.client.js';
+import { BOT_API_CONCURRENCY, TelegramClient } from '../telegram/telegram.client.js';
 import type { SetWebhookParams, WebhookInfo } from '../telegram/telegram.types.js';
 import { loadWebhookTls } from '../tls/webhook-tls.js';
 import { NGROK_DOMAIN, resolveWebhookDomain } from './ngrok.js';
 import { WebhookStates } from './webhook-states.js';
 
-/** How many webhooks are registered at once at start-up: enough for hundreds of bots, gentle on the Bot API. */
-export const REGISTRATION_CONCURRENCY = 8;
+/** How many webhooks are registered (or read, or deleted) at once. */
+export const REGISTRATION_CONCURRENCY = BOT_API_CONCURRENCY;
 
 /**
  * Registers every bot's webhook at start-up (once its bot was identified) — idempotently, so many

@@ -23,6 +23,14 @@ export interface RawUpdate {
   [kind: string]: unknown;
 }
 
+/**
+ * How many Bot API calls, each for a different bot, the service makes at once: at start-up (getMe,
+ * getWebhookInfo, setWebhook), on reloads, in the reconciler and at shutdown. Telegram's limits are
+ * per bot, so what bounds start-up is round trips: a bot needs one to three calls, and with
+ * thousands of bots a handful at a time took minutes (see the README's sizing).
+ */
+export const BOT_API_CONCURRENCY = 100;
+
 /** How long one HTTP call may take before it counts as a network error. */
 const REQUEST_TIMEOUT_MS = 15_000;
 const MAX_BACKOFF_MS = 5_000;
