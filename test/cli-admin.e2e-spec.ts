@@ -41,17 +41,26 @@ describe('CLI: bots add | list | remove through the admin API', () => {
   let webhookPort: number;
   const queue = `test:cli-admin:${randomUUID()}`;
 
-  /** The built CLI as a child process, with exactly these variables (plus PATH), in an empty directory. */
-  async function cli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<Run> {
+  /**
+   * The built CLI as a child process, with exactly these variables (plus PATH; undefined leaves one
+   * out), in an empty directory.
+   */
+  async function cli(
+    args: string[],
+    env: Record<string, string | undefined> = {},
+    stdin?: string,
+  ): Promise<Run> {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        ENV_FILE: '/nonexistent/.env',
-        ADMIN_URL: adminUrl,
-        ADMIN_TOKEN,
-        ...env,
-      },
+      env: Object.fromEntries(
+        Object.entries({
+          PATH: process.env.PATH ?? '',
+          ENV_FILE: '/nonexistent/.env',
+          ADMIN_URL: adminUrl,
+          ADMIN_TOKEN,
+          ...env,
+        }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      ),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -243,10 +252,52 @@ describe('CLI: bots add | list | remove through the admin API', () => {
     );
   });
 
-  it('bad usage: no --token-file, a token as the bot to remove: exit 2, the value not echoed', async () => {
+  it('ADMIN_URL and ADMIN_TOKEN from ENV_FILE, as every other setting', async () => {
+    const envFile = file('admin.env', `ADMIN_URL=${adminUrl}\nADMIN_TOKEN=${ADMIN_TOKEN}`);
+    const run = await cli(['bots', 'list'], {
+      ENV_FILE: envFile,
+      ADMIN_URL: undefined,
+      ADMIN_TOKEN: undefined,
+    });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`@${FILE_BOT.username}`);
+  });
+
+  it('ADMIN_URL at the webhook port: its 404, exit 1', async () => {
+    const run = await cli(['bots', 'list'], { ADMIN_URL: `http://127.0.0.1:${webhookPort}` });
+    expect(run).toMatchObject({ code: 1, stdout: '' });
+    expect(run.stderr).toMatch(
+      /^error: 404 .* \(GET \/bots is not there: is ADMIN_URL the admin API's address, on ADMIN_PORT, not the webhook port\?\)\n$/,
+    );
+  });
+
+  it('bad usage: no --token-file, a bad --route, stdin twice, an empty token file, a token as the bot to remove: exit 2, the value not echoed', async () => {
     const add = await cli(['bots', 'add']);
     expect(add.code).toBe(2);
     expect(add.stderr).toContain("required option '--token-file <file>' not specified");
+    const route = await cli([
+      'bots',
+      'add',
+      '--token-file',
+      file('new4.token', NEW_BOT.token),
+      '--route',
+      'redis',
+    ]);
+    expect(route).toMatchObject({
+      code: 2,
+      stderr:
+        'error: --route redis must be target=kinds, e.g. redis=all or amqp=pre_checkout_query,shipping_query\n',
+    });
+    const stdin = await cli(['bots', 'add', '--token-file', '-', '--secret-file', '-']);
+    expect(stdin).toMatchObject({
+      code: 2,
+      stderr: 'error: --token-file and --secret-file cannot both be - (stdin)\n',
+    });
+    const empty = await cli(['bots', 'add', '--token-file', file('empty.token', '')]);
+    expect(empty).toMatchObject({
+      code: 2,
+      stderr: `error: --token-file ${join(dir, 'empty.token')} is empty\n`,
+    });
     const remove = await cli(['bots', 'remove', REVOKED]);
     expect(remove).toMatchObject({
       code: 2,

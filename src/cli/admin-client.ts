@@ -76,7 +76,10 @@ export class AdminClient {
     return new AdminClient(settings.ADMIN_URL, settings.ADMIN_TOKEN);
   }
 
-  /** The answer's JSON (undefined for 204), or a CliError. */
+  /**
+   * The answer's JSON (undefined for 204), or a CliError. For a collection path (`/bots`), which
+   * the admin API always has, a 404 means ADMIN_URL is another server: the message says so.
+   */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = new URL(path.replace(/^\//, ''), this.base);
     let response: Response;
@@ -95,7 +98,13 @@ export class AdminClient {
       throw new CliError(this.unreachable(error), EXIT_FAILED);
     }
     const text = await response.text().catch(() => '');
-    if (!response.ok) throw answerError(response, text);
+    if (!response.ok) {
+      const error = answerError(response, text);
+      if (response.status === 404 && /^\/bots(\?|$)/.test(path)) {
+        error.message += ` (${method} /bots is not there: is ADMIN_URL the admin API's address, on ADMIN_PORT, not the webhook port?)`;
+      }
+      throw error;
+    }
     if (text === '') return undefined as T;
     try {
       return JSON.parse(text) as T;
