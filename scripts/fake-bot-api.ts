@@ -154,12 +154,18 @@ export class FakeBotApi {
   private constructor(
     private readonly server: Server,
     port: number,
+    private readonly delayMs: number,
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  /** Starts a server on 127.0.0.1; `port` 0 (the default) picks a free one. */
-  static async start(options: { bots?: FakeBot[]; port?: number } = {}): Promise<FakeBotApi> {
+  /**
+   * Starts a server on 127.0.0.1; `port` 0 (the default) picks a free one. `delayMs`: every answer
+   * waits this long, like a Bot API far away (the start-up benchmark's 50 ms).
+   */
+  static async start(
+    options: { bots?: FakeBot[]; port?: number; delayMs?: number } = {},
+  ): Promise<FakeBotApi> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -168,7 +174,7 @@ export class FakeBotApi {
         resolve();
       });
     });
-    const api = new FakeBotApi(server, (server.address() as AddressInfo).port);
+    const api = new FakeBotApi(server, (server.address() as AddressInfo).port, options.delayMs ?? 0);
     for (const bot of options.bots ?? []) api.addBot(bot);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       api.handle(req, res).catch(() => {
@@ -302,6 +308,7 @@ export class FakeBotApi {
     }
     const token = decodeURIComponent(route[1] ?? '');
     const method = canonicalMethod(route[2] ?? '');
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
 
     let params: Params;
     let files: Files;
