@@ -151,6 +151,13 @@ describe('CLI: bots add | list | remove through the admin API', () => {
     expect((await redis.lrange(queue, 0, -1)).map((item) => JSON.parse(item) as unknown)).toEqual([
       { update_id: 2, message: { message_id: 1, text: 'hi' } },
     ]);
+
+    const twice = await cli(['bots', 'add', '--token-file', join(dir, 'new.token')]);
+    expect(twice).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'error: 409 this bot token is already served\n',
+    });
   });
 
   it('bots list: a table with id, username, endpoint, source and webhook state', async () => {
@@ -191,6 +198,19 @@ describe('CLI: bots add | list | remove through the admin API', () => {
       stderr: `error: no bot the service serves is @${NEW_BOT.username}\n`,
     });
     expect((await cli(['bots', 'list'])).stdout).not.toContain(NEW_BOT.username);
+  });
+
+  it('bots remove <id> --drop-pending: deleteWebhook drops the pending updates', async () => {
+    const token = file('again.token', NEW_BOT.token);
+    expect((await cli(['bots', 'add', '--token-file', token, '--endpoint', 'again'])).code).toBe(0);
+    const run = await cli(['bots', 'remove', String(NEW_BOT.id), '--drop-pending']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`✓ removed bot ${NEW_BOT.id}`);
+    expect(run.stdout).toContain('pending updates dropped');
+    await waitUntil(() => api.calls('deleteWebhook', NEW_BOT.token).length > 1);
+    expect(api.calls('deleteWebhook', NEW_BOT.token)[1]?.params).toMatchObject({
+      drop_pending_updates: true,
+    });
   });
 
   it('a wrong ADMIN_TOKEN: the 401 message, exit 2', async () => {
