@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -289,6 +291,25 @@ describe('CLI: bots add | list | remove through the admin API', () => {
     expect(run.stderr).toMatch(
       /^error: 404 .* \(GET \/bots is not there: is ADMIN_URL the admin API's address, on ADMIN_PORT, not the webhook port\?\)\n$/,
     );
+  });
+
+  it("a server that is not the admin API (a proxy's 502 page): its status alone, exit 1", async () => {
+    const proxy = createServer((_request, response) => {
+      response.writeHead(502, { 'content-type': 'text/html' }).end('<html>upstream echo: anything</html>');
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const run = await cli(['bots', 'list'], { ADMIN_URL: `http://127.0.0.1:${port}/receiver` });
+      expect(run).toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr: "error: 502 Bad Gateway (not the admin API's error answer: is ADMIN_URL its address?)\n",
+      });
+    } finally {
+      proxy.close();
+    }
   });
 
   it('bad usage: no --token-file, a bad --route, stdin twice, an empty token file, a token as the bot to remove: exit 2, the value not echoed', async () => {

@@ -15,7 +15,9 @@ import { errorMessage } from '../../common/error-message.js';
  * the running service's bots, through its admin API.
  */
 export function botsCommand(program: Command, context: CliContext, run: Runner): void {
-  const bots = program.command('bots').description('the configured bots');
+  const bots = program
+    .command('bots')
+    .description("the configured bots, and the running service's (add, remove, list: its admin API)");
   bots
     .command('check')
     .description('getMe for every configured bot: id, username, webhook URL and pending updates')
