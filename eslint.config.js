@@ -7,6 +7,9 @@ export default tseslint.config(
   // freePort, which the bench loads without a build): linted too, and type-checked through
   // `// @ts-check` and tsconfig.json's allowJs.
   { ignores: ['!scripts/**/*.js'] },
+  // The bench (plain ESM, run without a build): linted too, and type-checked through `// @ts-check`
+  // and tsconfig.json's allowJs.
+  { ignores: ['!bench/*.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -24,7 +27,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'src/**/*.spec.ts', 'bench/**/*.ts', 'examples/**/*.ts', 'scripts/**/*.ts'],
+    files: [
+      'test/**/*.ts',
+      'src/**/*.spec.ts',
+      'bench/**/*.ts',
+      'bench/*.mjs',
+      'examples/**/*.ts',
+      'scripts/**/*.ts',
+    ],
     rules: {
       'no-console': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
@@ -36,6 +46,11 @@ export default tseslint.config(
   {
     // TypeScript checks these names (`// @ts-check`), knowing Node's globals as it does in .ts files.
     files: ['scripts/**/*.js'],
+    rules: { 'no-undef': 'off' },
+  },
+  {
+    // TypeScript checks the bench's names (`// @ts-check`), Node's globals included.
+    files: ['bench/*.mjs'],
     rules: { 'no-undef': 'off' },
   },
 );
