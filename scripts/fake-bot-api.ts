@@ -150,6 +150,9 @@ export class FakeBotApi {
   private readonly drops: DropRule[] = [];
   /** Wakes getUpdates long polls when updates arrive or the server closes. */
   private readonly pollWaiters = new Set<() => void>();
+  /** Recorded calls not answered yet, and the most there were at once since the last clearCalls(). */
+  private inFlight = 0;
+  private mostInFlight = 0;
 
   private constructor(
     private readonly server: Server,
@@ -205,7 +208,13 @@ export class FakeBotApi {
     );
   }
 
+  /** The most calls the server held at once (received, not answered yet) since the last clearCalls(). */
+  get maxConcurrentCalls(): number {
+    return this.mostInFlight;
+  }
+
   clearCalls(): void {
+    this.mostInFlight = this.inFlight;
     this.recorded.length = 0;
     this.sent.length = 0;
   }
@@ -308,7 +317,6 @@ export class FakeBotApi {
     }
     const token = decodeURIComponent(route[1] ?? '');
     const method = canonicalMethod(route[2] ?? '');
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
 
     let params: Params;
     let files: Files;
@@ -325,6 +333,10 @@ export class FakeBotApi {
       at: Date.now(),
       ...(Object.keys(files).length > 0 ? { files } : {}),
     });
+    this.mostInFlight = Math.max(this.mostInFlight, ++this.inFlight);
+    res.once('close', () => this.inFlight--);
+    // Recorded on arrival (`at`), answered after the delay.
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
 
     if (takeRule(this.drops, (rule) => rule.method === method) !== undefined) {
       // An RST, not a FIN: the client sees ECONNRESET, like a proxy or Telegram edge failing mid-call.
