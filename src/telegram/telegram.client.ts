@@ -29,7 +29,7 @@ export interface RawUpdate {
  * per bot, so what bounds start-up is round trips: a bot needs one to three calls, and with
  * thousands of bots a handful at a time took minutes (see the README's sizing).
  */
-export const BOT_API_CONCURRENCY = 100;
+export const BOT_API_CONCURRENCY = 200;
 
 /** How long one HTTP call may take before it counts as a network error. */
 const REQUEST_TIMEOUT_MS = 15_000;
