@@ -19,6 +19,7 @@ import mqtt from 'mqtt';
 import { start as startConsumer, type Worker } from '../examples/consumer/worker.js';
 import { FakeBotApi, realisticUpdate } from './fake-bot-api.js';
 import { freePort } from './free-port.js';
+import { waitUntil } from './wait.js';
 
 /** A made-up bot: the fake Bot API knows it, Telegram does not. Its id is the token's prefix, as for real bots. */
 const BOT = {
@@ -44,14 +45,13 @@ class DemoFailure extends Error {}
 
 /** Resolves once `check()` returns a value; fails the demo after STEP_TIMEOUT_MS. */
 async function waitFor<T>(what: string, check: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + STEP_TIMEOUT_MS;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new DemoFailure(`${what} did not happen within ${STEP_TIMEOUT_MS / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+  let value: T | undefined;
+  try {
+    await waitUntil(() => (value = check()) !== undefined, STEP_TIMEOUT_MS, 10);
+  } catch {
+    throw new DemoFailure(`${what} did not happen within ${STEP_TIMEOUT_MS / 1000} s`);
   }
+  return value as T;
 }
 
 /** The receiver as a user runs it, configured only by these variables (never your .env or environment). */

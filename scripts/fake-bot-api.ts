@@ -14,6 +14,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitUntil } from './wait.js';
 
 /** A bot the fake server knows; requests with any other token get `401 Unauthorized`. */
 export interface FakeBot {
@@ -291,13 +292,8 @@ export class FakeBotApi {
   }
 
   /** Resolves once `predicate()` is true (checked every 10 ms); rejects after `timeoutMs`. */
-  async waitFor(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      if (Date.now() >= deadline)
-        throw new Error(`FakeBotApi.waitFor: condition not met within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  waitFor(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+    return waitUntil(predicate, timeoutMs, 10, 'FakeBotApi.waitFor: condition not met');
   }
 
   /** Stops listening and drops open (keep-alive) connections so the test process can exit. */

@@ -7,11 +7,13 @@ import { connect, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import {
+  freePort,
   isPortOpen,
   startPrivateMosquitto,
   startPrivateNats,
   startPrivateRedis,
   type PrivateBroker,
+  waitForPort,
 } from './support/brokers.js';
 import {
   FakeBotApi,
@@ -20,6 +22,7 @@ import {
   type RealisticUpdateKind,
 } from './support/fake-bot-api.js';
 import { TelegramSender } from './support/telegram-sender.js';
+import { waitUntil } from './support/wait.js';
 
 const BOT: FakeBot = {
   token: '123456789:AAE-test_token_for_the_fake_api',
@@ -610,6 +613,47 @@ describe('TelegramSender', () => {
     } finally {
       await sender.close();
       await webhook.close();
+    }
+  });
+});
+
+describe('waitUntil and waitForPort', () => {
+  it('waitUntil resolves once the predicate holds, and says what did not happen in time', async () => {
+    let calls = 0;
+    await waitUntil(() => ++calls === 3, 5_000, 1);
+    expect(calls).toBe(3);
+    await expect(waitUntil(() => false, 50, 5)).rejects.toThrow(/^condition not met within 50 ms$/);
+    await expect(waitUntil(() => Promise.resolve(false), 50, 5, 'queue drained')).rejects.toThrow(
+      /^queue drained within 50 ms$/,
+    );
+  });
+
+  it("waitUntil ends at once with the predicate's own error", async () => {
+    const started = Date.now();
+    await expect(
+      waitUntil(
+        () => {
+          throw new Error('broker exited');
+        },
+        10_000,
+        5,
+      ),
+    ).rejects.toThrow(/^broker exited$/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('waitForPort resolves once the port listens, and names a port that never does', async () => {
+    const port = await freePort();
+    await expect(waitForPort(port, 300)).rejects.toThrow(
+      new RegExp(`^port ${port} did not accept connections within 300 ms$`),
+    );
+    const server = createServer();
+    const waiting = waitForPort(port, 10_000);
+    server.listen(port, '127.0.0.1');
+    try {
+      await waiting;
+    } finally {
+      server.close();
     }
   });
 });

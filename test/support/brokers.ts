@@ -27,6 +27,7 @@ import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { freePort } from '../../scripts/free-port.js';
+import { waitUntil } from './wait.js';
 
 export interface PrivateBroker {
   port: number;
@@ -310,20 +311,21 @@ export async function startWithFreshPort(
  * the process behind the port is known to be dead, which ends the wait early.
  */
 async function pollPort(port: number, timeoutMs: number, failed: () => string | undefined): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const alive = (): void => {
     const reason = failed();
     if (reason !== undefined) throw new Error(reason);
-    if (await isPortOpen(port, Math.max(1, Math.min(1_000, deadline - Date.now())))) {
-      // The port may have opened just as the process died (or belong to someone else): check once more.
-      const late = failed();
-      if (late !== undefined) throw new Error(late);
-      return;
-    }
-    if (Date.now() >= deadline)
-      throw new Error(`port ${port} did not accept connections within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  };
+  await waitUntil(
+    async () => {
+      alive();
+      return isPortOpen(port);
+    },
+    timeoutMs,
+    50,
+    `port ${port} did not accept connections`,
+  );
+  // The port may have opened just as the process died (or belong to someone else): check once more.
+  alive();
 }
 
 /** Finds an executable on PATH or in the sbin directories Debian installs daemons into. */

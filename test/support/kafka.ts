@@ -20,6 +20,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { waitUntil } from './wait.js';
 
 export interface MockKafkaCluster {
   /** `127.0.0.1:port` of each broker. */
@@ -64,31 +65,28 @@ export async function startMockKafka(brokers = 3): Promise<MockKafkaCluster> {
     running.delete(child);
     rmSync(dir, { recursive: true, force: true });
   });
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    const output = readLog(logPath);
-    const list = /replaced with (\S+)/.exec(output)?.[1];
-    if (list) {
-      const addresses = list.split(',');
-      return {
-        brokers: addresses,
-        bootstrap: list,
-        pid: child.pid as number,
-        async stop() {
-          if (child.exitCode !== null || child.signalCode !== null) return exited;
-          child.kill('SIGTERM');
-          const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-          await exited;
-          clearTimeout(killer);
-        },
-      };
-    }
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`kcat's mock cluster did not start:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+  // kcat prints the brokers' addresses once the cluster listens.
+  const announced = (): string | undefined => /replaced with (\S+)/.exec(readLog(logPath))?.[1];
+  await waitUntil(() => announced() !== undefined || child.exitCode !== null, START_TIMEOUT_MS, 25).catch(
+    () => undefined,
+  );
+  const list = announced();
+  if (list === undefined) {
+    child.kill('SIGKILL');
+    throw new Error(`kcat's mock cluster did not start:\n${readLog(logPath)}`);
   }
+  return {
+    brokers: list.split(','),
+    bootstrap: list,
+    pid: child.pid as number,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { waitUntil } from './wait.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -42,14 +43,15 @@ export class ReceiverProcess {
   ): Promise<ReceiverProcess> {
     const receiver = ReceiverProcess.spawn(env, nodeArgs);
     const { child } = receiver;
-    const deadline = Date.now() + readyTimeoutMs;
-    while (!receiver.output.includes('Receiving ')) {
-      if (child.exitCode !== null) return receiver;
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`receiver did not start in time:\n${receiver.output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
+    try {
+      await waitUntil(
+        () => receiver.output.includes('Receiving ') || child.exitCode !== null,
+        readyTimeoutMs,
+        25,
+      );
+    } catch {
+      child.kill('SIGKILL');
+      throw new Error(`receiver did not start in time:\n${receiver.output}`);
     }
     return receiver;
   }

@@ -1,12 +1,2 @@
-/** Polls `predicate` every `intervalMs` until it holds; throws after `timeoutMs`. */
-export async function waitUntil(
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  intervalMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+/** The one polling wait lives in scripts/ so that the demo and the fake Bot API use it too; tests import it from here. */
+export { waitUntil } from '../../scripts/wait.js';
