@@ -4,8 +4,10 @@
 // 10,000 bots in BOTS_FILE, against the fake Bot API answering every call after 50 ms, as a Bot API
 // far away would. Measures the time from spawning it until GET /status (the readiness the README
 // names) answers 200, and its peak RSS (VmHWM in /proc/<pid>/status); then how long one /status takes.
-// Two starts: a cold one (no webhook set yet: getMe, getWebhookInfo, setWebhook per bot) and a
-// restart (the webhooks are set: getMe and getWebhookInfo per bot).
+// From BOTS_FILE: a first start (no webhook set yet: getMe, getWebhookInfo, setWebhook per bot) and a
+// restart (the webhooks set: getMe and getWebhookInfo per bot). When the build has the shared store
+// (BOTS_STORE=redis): a start that seeds it from BOTS_FILE, then one from the store alone (stored
+// bots keep their getMe identity: getWebhookInfo per bot) — the start the issue's goal is about.
 // Prints a table and one JSON line of the figures; `botsStartup()` is what `npm run bench` calls.
 //
 //   node bench/bots-startup.mjs [--bots 10000] [--api-delay 50] [--cpu-prof]
@@ -13,7 +15,7 @@
 // Redis: the shared one on 127.0.0.1:6379 (REDIS_URL overrides) under a queue name of its own,
 // whose keys are deleted afterwards.
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -95,6 +97,39 @@ function get(port, path) {
   });
 }
 
+/**
+ * POSTs an update to one bot's webhook path with its secret: the status.
+ * @param {number} port
+ * @param {BenchBot} bot
+ * @param {number} updateId
+ * @returns {Promise<number | undefined>}
+ */
+function postUpdate(port, bot, updateId) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `/${bot.endpoint}`,
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': bot.secret },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      },
+    );
+    req.on('error', reject);
+    req.end(
+      JSON.stringify({
+        update_id: updateId,
+        message: { message_id: 1, date: 0, chat: { id: 1, type: 'private' }, text: 'hi' },
+      }),
+    );
+  });
+}
+
 /** @param {number | undefined} pid */
 function peakRssMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -103,11 +138,13 @@ function peakRssMb(pid) {
 }
 
 /**
- * Spawns the receiver and waits for /status to answer 200.
+ * Spawns the receiver and waits for /status to answer 200; then checks that the `probe` bots are
+ * routed (their update answered 200), so ready means ready for every bot.
  * @param {Record<string, string>} env
+ * @param {BenchBot[]} probe
  * @param {string[]} nodeArgs
  */
-async function startOnce(env, nodeArgs = []) {
+async function startOnce(env, probe, nodeArgs = []) {
   const port = Number(env.WEBHOOK_PORT);
   const started = performance.now();
   const child = spawn(process.execPath, [...nodeArgs, MAIN], {
@@ -130,8 +167,17 @@ async function startOnce(env, nodeArgs = []) {
     }
     const readyMs = Math.round(performance.now() - started);
     const peak = peakRssMb(child.pid);
+    let routed = 0;
+    for (const [i, bot] of probe.entries())
+      if ((await postUpdate(port, bot, Date.now() * 10 + i)) === 200) routed++;
     const status = await get(port, '/status');
-    return { readyMs, peakRssMb: peak, statusMs: Math.round(status.ms * 10) / 10, statusBytes: status.bytes };
+    return {
+      readyMs,
+      peakRssMb: peak,
+      routedAtReady: `${routed}/${probe.length}`,
+      statusMs: Math.round(status.ms * 10) / 10,
+      statusBytes: status.bytes,
+    };
   } finally {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
@@ -154,15 +200,27 @@ async function deleteKeys(redis, prefix) {
   } while (cursor !== '0');
 }
 
+/** Whether the build has the shared bot store (BOTS_STORE=redis). */
+const HAS_STORE = existsSync(join(ROOT, 'dist', 'bots', 'store', 'bot-store.service.js'));
+
 /**
- * Starts the built receiver with `bots` bots against a Bot API answering after `apiDelayMs`:
- * `{ readyMs, peakRssMb, bots }` of the cold start, plus the restart's and /status's figures.
+ * @typedef {{ readyMs: number, peakRssMb: number, routedAtReady: string, botApiCalls: number, statusMs: number, statusBytes: number }} Start
+ */
+
+/**
+ * Starts the built receiver with `bots` bots against a Bot API answering after `apiDelayMs`, from
+ * BOTS_FILE (a first start, then a restart with the webhooks set) and, when the build has it, from
+ * the shared store (seeded by a start with BOTS_FILE, then started with the store alone: no getMe).
+ * `readyMs` and `peakRssMb` are those of the start the issue's goal is about: from the store when
+ * there is one, else BOTS_FILE's first start.
  * @param {{ bots?: number, apiDelayMs?: number, nodeArgs?: string[] }} [options]
  */
 export async function botsStartup({ bots = 10_000, apiDelayMs = 50, nodeArgs = [] } = {}) {
   if (!existsSync(MAIN)) throw new Error('dist/main.js is missing: run `npm run build` first');
   const FakeBotApi = await loadFakeBotApi();
   const all = benchBots(bots);
+  /** The first, middle and last bot: each must be answered 200 once ready. */
+  const probe = [all[0], all[Math.floor(bots / 2)], all[bots - 1]].filter((bot) => bot !== undefined);
   const api = await FakeBotApi.start({ bots: all, delayMs: apiDelayMs });
   const dir = mkdtempSync(join(tmpdir(), 'bench-startup-'));
   const file = join(dir, 'bots.yaml');
@@ -170,9 +228,14 @@ export async function botsStartup({ bots = 10_000, apiDelayMs = 50, nodeArgs = [
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const queue = `bench-startup-${randomUUID()}`;
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  /** @type {(env: Record<string, string>) => Promise<Start>} */
+  const measure = async (env) => {
+    api.clearCalls();
+    const start = await startOnce(env, probe, nodeArgs);
+    return { ...start, botApiCalls: api.calls().length };
+  };
   try {
-    const env = {
-      BOTS_FILE: file,
+    const base = {
       TELEGRAM_API_URL: api.url,
       WEBHOOK_DOMAIN: 'bench.example.com',
       WEBHOOK_PORT: String(await freePort()),
@@ -181,27 +244,38 @@ export async function botsStartup({ bots = 10_000, apiDelayMs = 50, nodeArgs = [
       REDIS_URL: redisUrl,
       REDIS_QUEUE_NAME: queue,
     };
-    const cold = await startOnce(env, nodeArgs);
-    const coldCalls = api.calls().length;
-    api.clearCalls();
-    const restart = await startOnce(env, nodeArgs);
+    const fileCold = await measure({ ...base, BOTS_FILE: file });
+    const fileRestart = await measure({ ...base, BOTS_FILE: file });
+    /** @type {{ seed: Start, start: Start } | undefined} */
+    let store;
+    if (HAS_STORE) {
+      const stored = {
+        ...base,
+        BOTS_STORE: 'redis',
+        BOTS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      };
+      const seed = await measure({ ...stored, BOTS_FILE: file });
+      store = { seed, start: await measure(stored) };
+    }
+    const goal = store?.start ?? fileCold;
     return {
       bots,
       apiDelayMs,
-      readyMs: cold.readyMs,
-      peakRssMb: cold.peakRssMb,
-      botApiCalls: coldCalls,
-      restartReadyMs: restart.readyMs,
-      restartPeakRssMb: restart.peakRssMb,
-      restartBotApiCalls: api.calls().length,
-      statusMs: restart.statusMs,
-      statusBytes: restart.statusBytes,
+      source: store ? 'store' : 'file',
+      readyMs: goal.readyMs,
+      peakRssMb: goal.peakRssMb,
+      file: { cold: fileCold, restart: fileRestart },
+      ...(store && { store }),
     };
   } finally {
     await api.close();
     rmSync(dir, { recursive: true, force: true });
     await redis.connect().then(
-      () => deleteKeys(redis, queue),
+      // The queue's keys, and the store's, whose names begin with a hash tag of the queue name.
+      async () => {
+        await deleteKeys(redis, queue);
+        await deleteKeys(redis, `{${queue}`);
+      },
       () => undefined,
     );
     redis.disconnect();
@@ -210,23 +284,25 @@ export async function botsStartup({ bots = 10_000, apiDelayMs = 50, nodeArgs = [
 
 /** @param {Awaited<ReturnType<typeof botsStartup>>} figures */
 function printTable(figures) {
-  /** @type {(what: string, measured: number, goal?: number) => string} */
-  const row = (what, measured, goal) =>
-    `${what.padEnd(34)}${String(measured).padStart(12)}${(goal === undefined ? '' : `≤ ${goal}`).padStart(12)}`;
+  /** @type {(what: string, start: Start | undefined) => string[]} */
+  const rows = (what, start) =>
+    start === undefined
+      ? []
+      : [
+          `${what.padEnd(36)}${String(start.readyMs).padStart(10)}${String(start.peakRssMb).padStart(10)}` +
+            `${String(start.botApiCalls).padStart(10)}${String(start.statusMs).padStart(11)}${start.routedAtReady.padStart(8)}`,
+        ];
   const lines = [
-    `${figures.bots} bots from BOTS_FILE, Bot API answering in ${figures.apiDelayMs} ms, ${cpus().length} CPU(s)`,
-    `${'start'.padEnd(34)}${'measured'.padStart(12)}${'goal'.padStart(12)}`,
-    row('cold: ready (ms)', figures.readyMs, GOALS.readyMs),
-    row('cold: peak RSS (MB)', figures.peakRssMb, GOALS.peakRssMb),
-    row('cold: Bot API calls', figures.botApiCalls),
-    row('restart: ready (ms)', figures.restartReadyMs, GOALS.readyMs),
-    row('restart: peak RSS (MB)', figures.restartPeakRssMb, GOALS.peakRssMb),
-    row('restart: Bot API calls', figures.restartBotApiCalls),
-    row('GET /status (ms)', figures.statusMs),
-    row('GET /status (bytes)', figures.statusBytes),
+    `${figures.bots} bots, Bot API answering in ${figures.apiDelayMs} ms, ${cpus().length} CPU(s)`,
+    `${'start'.padEnd(36)}${'ready ms'.padStart(10)}${'RSS MB'.padStart(10)}${'API calls'.padStart(10)}${'/status ms'.padStart(11)}${'routed'.padStart(8)}`,
+    ...rows('BOTS_FILE, first start', figures.file.cold),
+    ...rows('BOTS_FILE, restart (webhooks set)', figures.file.restart),
+    ...rows('store, seeded from BOTS_FILE', figures.store?.seed),
+    ...rows('store alone (no getMe)', figures.store?.start),
+    `goal (${figures.source === 'store' ? 'from the store' : 'BOTS_FILE first start; this build has no store'}): ` +
+      `ready ${figures.readyMs} ms (goal ≤ ${GOALS.readyMs}), peak RSS ${figures.peakRssMb} MB (goal ≤ ${GOALS.peakRssMb})`,
+    figures.readyMs <= GOALS.readyMs && figures.peakRssMb <= GOALS.peakRssMb ? 'goals met' : 'GOALS NOT MET',
   ];
-  const met = figures.readyMs <= GOALS.readyMs && figures.peakRssMb <= GOALS.peakRssMb;
-  lines.push(met ? 'goals met' : 'GOALS NOT MET');
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
