@@ -90,12 +90,20 @@ export class RedisState {
       : '';
   }
 
+  /** An outage is logged once, when it begins, and once when it ends. */
+  private down(error: Error): void {
+    if (this.reportedDown) return;
+    this.reportedDown = true;
+    this.logger.error(`${this.name} is unavailable: ${error.message}; reconnecting`);
+  }
+
+  private back(): void {
+    if (this.reportedDown) this.logger.log(`${this.name} is back`);
+    this.reportedDown = false;
+  }
+
   private watchServer(redis: Redis): void {
-    redis.on('error', (error: Error) => {
-      if (this.reportedDown) return;
-      this.reportedDown = true;
-      this.logger.error(`${this.name} is unavailable: ${error.message}; reconnecting`);
-    });
+    redis.on('error', (error: Error) => this.down(error));
     redis.on('ready', () => {
       const stream = redis.stream as { remoteAddress?: string; remotePort?: number } | undefined;
       const address = stream?.remoteAddress ? `${stream.remoteAddress}:${stream.remotePort}` : undefined;
@@ -104,21 +112,13 @@ export class RedisState {
         if (this.masterAddress !== undefined) this.logger.warn(`${this.name} is now at ${address}`);
         this.masterAddress = address;
       }
-      if (this.reportedDown) this.logger.log(`${this.name} is back`);
-      this.reportedDown = false;
+      this.back();
     });
   }
 
   private watchCluster(cluster: Cluster): void {
-    cluster.on('error', (error: Error) => {
-      if (this.reportedDown) return;
-      this.reportedDown = true;
-      this.logger.error(`${this.name} is unavailable: ${error.message}; reconnecting`);
-    });
-    cluster.on('ready', () => {
-      if (this.reportedDown) this.logger.log(`${this.name} is back`);
-      this.reportedDown = false;
-    });
+    cluster.on('error', (error: Error) => this.down(error));
+    cluster.on('ready', () => this.back());
     cluster.on('node error', (error: unknown, key: string) => this.nodeDown(key, errorMessage(error)));
     cluster.on('+node', (node: Redis) => {
       const key = nodeKey(node);
