@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { BotRegistry } from './bots/bot-registry.service.js';
 import { errorMessage } from './common/error-message.js';
 import { ConfigurationError, type ReceiverConfig } from './config/load-settings.js';
 import { configFromProcess } from './config/process-config.js';
@@ -33,6 +34,7 @@ async function bootstrap(): Promise<void> {
   );
   for (const warning of tls?.warnings ?? []) log.warn(warning);
   log.info(`Starting: ${config.bots.length} bot(s), ${settings.TELEGRAM_MODE} mode`);
+  let served = config.bots.length;
   try {
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forRoot({ config }),
@@ -45,12 +47,14 @@ async function bootstrap(): Promise<void> {
     // connection once, and exit 0.
     app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
     await app.listen(settings.WEBHOOK_PORT, settings.WEBHOOK_BIND);
+    // With BOTS_STORE=redis the bots served are the store's, read at start.
+    served = app.get(BotRegistry).size;
   } catch (error) {
     log.fatal(`Start-up failed: ${errorMessage(error)}`);
     process.exit(1);
   }
   log.info(
-    `Receiving ${config.bots.length} bot(s) on ${tls ? 'https' : 'http'}://${settings.WEBHOOK_BIND}:${settings.WEBHOOK_PORT}`,
+    `Receiving ${served} bot(s) on ${tls ? 'https' : 'http'}://${settings.WEBHOOK_BIND}:${settings.WEBHOOK_PORT}`,
   );
 }
 

@@ -54,7 +54,10 @@ export class BotsFileReloader implements OnApplicationBootstrap, OnApplicationSh
     private readonly runtime: RuntimeBots,
   ) {
     // Polling fetches for the bots it started with: the file is followed in webhook mode only.
-    if (config.settings.TELEGRAM_MODE === 'webhook') this.file = config.settings.BOTS_FILE;
+    // With the shared store the file seeds the store at start, and the store is what is followed.
+    if (config.settings.TELEGRAM_MODE === 'webhook' && config.settings.BOTS_STORE !== 'redis') {
+      this.file = config.settings.BOTS_FILE;
+    }
   }
 
   onApplicationBootstrap(): void {

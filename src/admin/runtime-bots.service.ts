@@ -21,6 +21,11 @@ export interface BotSetChange {
   readonly dropPending?: boolean;
   /** Names this change across replicas (a file's hash, a store version): one of them deletes a webhook. */
   readonly name: string;
+  /**
+   * false: the routing table changes and no webhook call is made — a change another replica made
+   * through the shared store, which registers or deletes the webhook itself. Default true.
+   */
+  readonly webhooks?: boolean;
 }
 
 /** A change that was refused whole; `problems` say why, one line each, without a token or secret. */
@@ -86,8 +91,21 @@ export class RuntimeBots {
     for (const bot of remove) knownSecrets.remove(...botSecrets(bot));
     for (const bot of added) this.logger.log(`Now serving ${bot.label}`);
     for (const { after } of changed) this.logger.log(`Configuration of ${after.label} changed`);
-    for (const bot of removed) this.logger.log(`No longer serving ${bot.label}`);
+    for (const bot of removed) {
+      this.states.forget(bot);
+      this.logger.log(`No longer serving ${bot.label}`);
+    }
+    if (change.webhooks !== false) await this.webhooks(change);
+  }
 
+  /**
+   * The webhook calls of a change whose bots are routed already: setWebhook for added and
+   * re-configured bots, deleteWebhook (once across replicas) for removed ones.
+   */
+  async webhooks(change: BotSetChange): Promise<void> {
+    const added = change.added ?? [];
+    const removed = change.removed ?? [];
+    const changed = change.changed ?? [];
     const registrations = [
       ...added.map((bot) => ({ bot, force: false })),
       ...changed
@@ -134,6 +152,7 @@ export function sameConfig(bot: Bot, config: BotConfig): boolean {
     (bot.allowedUpdates ?? []).join(',') === (config.allowedUpdates ?? []).join(',') &&
     bot.redisQueue === config.redisQueue &&
     bot.mqttTopic === config.mqttTopic &&
+    bot.kafkaTopic === config.kafkaTopic &&
     sameRoutes(bot.routes, config.routes)
   );
 }

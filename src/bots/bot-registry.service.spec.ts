@@ -10,6 +10,7 @@ const config = (index: number, extra: Partial<BotConfig> = {}): BotConfig => ({
   allowedUpdates: ['message'],
   redisQueue: `q${index}`,
   mqttTopic: `t/${index}`,
+  kafkaTopic: `k.${index}`,
   routes: new Map([['redis', 'all' as const]]),
   ...extra,
 });
@@ -26,6 +27,8 @@ describe('BotRegistry', () => {
       username: 'shop_bot',
       label: 'bot @shop_bot (BOTS_FILE entry 3)',
     });
+    // What publishers see carries the bot's own queue and topics (bots added at runtime too).
+    expect(bot.identity).toMatchObject({ redisQueue: 'q3', mqttTopic: 't/3', kafkaTopic: 'k.3' });
     expect(bot.secretBytes.equals(Buffer.from('s3'))).toBe(true);
   });
 

@@ -50,6 +50,7 @@ export class BotRegistry {
       routes: config.routes,
       redisQueue: config.redisQueue,
       mqttTopic: config.mqttTopic,
+      kafkaTopic: config.kafkaTopic,
     };
     return {
       index,
@@ -60,6 +61,7 @@ export class BotRegistry {
       allowedUpdates: config.allowedUpdates,
       redisQueue: config.redisQueue,
       mqttTopic: config.mqttTopic,
+      kafkaTopic: config.kafkaTopic,
       routes: config.routes,
       id,
       idText,

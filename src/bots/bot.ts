@@ -15,9 +15,10 @@ export interface BotIdentity {
   readonly label: string;
   /** Its own routing from BOTS_FILE, when it has one (target name → kinds). */
   readonly routes?: BotRoutes;
-  /** Its own Redis queue and MQTT topic from BOTS_FILE, when set. */
+  /** Its own Redis queue, MQTT topic and Kafka topic (templates) from BOTS_FILE, when set. */
   readonly redisQueue?: string;
   readonly mqttTopic?: string;
+  readonly kafkaTopic?: string;
 }
 
 /**

@@ -11,6 +11,7 @@ import { MAX_ENV_FILE_BYTES } from './limits.js';
 import { readWithin, tooLargeFile } from './read-within.js';
 import { redisMode, redisProblems } from './redis-settings.js';
 import { Settings } from './settings.js';
+import { storeProblems } from './store-settings.js';
 
 /** Thrown at boot when settings are wrong; the message lists every problem, one per line, and no secret. */
 export class ConfigurationError extends Error {
@@ -89,6 +90,7 @@ export function loadConfig(env: RawEnvironment): ReceiverConfig {
   }
   problems.push(...kafkaProblems(settings, new Set(errors.map((e) => e.property))));
   problems.push(...adminProblems(settings, bots));
+  problems.push(...storeProblems(settings));
   if (problems.length > 0) throw new ConfigurationError(problems);
   return { settings, bots };
 }

@@ -29,6 +29,7 @@ import {
   redisChannelProblem,
 } from './broker-names.js';
 import { endpointProblem } from './endpoint.js';
+import { encryptionKeyProblem } from './store-settings.js';
 import { MAX_NAME_LENGTH, MAX_PATH_LENGTH, MAX_STREAM_NAME_LENGTH, MAX_TOKEN_LENGTH } from './limits.js';
 
 // A value too long to be a number or a boolean is left as it is, unread, for the type check to refuse.
@@ -134,6 +135,22 @@ export class Settings {
   @IsString({ message: 'ADMIN_TOKEN is required with ADMIN_PORT: the bearer token the admin API takes' })
   ADMIN_TOKEN?: string;
 
+  // — The shared bot store (README "Adding bots at runtime") —
+
+  /** Where bots added at runtime live: `none` (this process only) or `redis` (shared by every replica). */
+  @IsIn(['none', 'redis'], { message: 'BOTS_STORE must be none or redis' })
+  BOTS_STORE: 'none' | 'redis' = 'none';
+
+  /** AES-256-GCM key of the stored bots' tokens and secrets: 32 bytes in base64. */
+  @ValidateIf((s: Settings) => s.BOTS_STORE === 'redis' || s.BOTS_ENCRYPTION_KEY !== undefined)
+  @Satisfies('isEncryptionKey', encryptionKeyProblem)
+  @MaxChars(MAX_NAME_LENGTH)
+  @IsString({
+    message:
+      'BOTS_ENCRYPTION_KEY is required with BOTS_STORE=redis: 32 random bytes in base64 (openssl rand -base64 32)',
+  })
+  BOTS_ENCRYPTION_KEY?: string;
+
   @IsCidrList('WEBHOOK_LIMIT_SUBNETS')
   WEBHOOK_LIMIT_SUBNETS: Cidr[] = [];
 
@@ -184,12 +201,17 @@ export class Settings {
   @Matches(/^(?:\d{1,3}\.){3}\d{1,3}$/, { message: 'WEBHOOK_IP_ADDRESS must be an IPv4 address' })
   WEBHOOK_IP_ADDRESS?: string;
 
-  @ValidateIf((s: Settings) => s.BOTS_FILE === undefined || s.TELEGRAM_TOKEN !== undefined)
+  @ValidateIf(
+    (s: Settings) =>
+      (s.BOTS_FILE === undefined && s.BOTS_STORE !== 'redis') || s.TELEGRAM_TOKEN !== undefined,
+  )
   @Matches(TOKEN_PATTERN, {
     message: 'TELEGRAM_TOKEN does not look like a bot token (<digits>:<characters>)',
   })
   @MaxChars(MAX_TOKEN_LENGTH)
-  @IsString({ message: 'TELEGRAM_TOKEN is required (or list bots in BOTS_FILE)' })
+  @IsString({
+    message: 'TELEGRAM_TOKEN is required (or list bots in BOTS_FILE, or keep them in BOTS_STORE=redis)',
+  })
   TELEGRAM_TOKEN?: string;
 
   @IsOptional()
@@ -475,6 +497,7 @@ export const SECRET_SETTINGS: ReadonlySet<string> = new Set([
   'TELEGRAM_TOKEN',
   'WEBHOOK_SECRET',
   'ADMIN_TOKEN',
+  'BOTS_ENCRYPTION_KEY',
   'REDIS_PASSWORD',
   'REDIS_SENTINEL_PASSWORD',
   'KAFKA_SASL_PASSWORD',

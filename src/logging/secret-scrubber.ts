@@ -117,10 +117,13 @@ export function botSecrets(bot: Pick<BotConfig, 'token' | 'secret'>): string[] {
   return [tokenHalf(bot.token), bot.secret];
 }
 
-/** Every bot's secrets, and WEBHOOK_SECRET even where each bot has its own. */
+/** Every bot's secrets, WEBHOOK_SECRET even where each bot has its own, and BOTS_ENCRYPTION_KEY. */
 export function configSecrets(config: ReceiverConfig): string[] {
   const secrets = config.bots.flatMap(botSecrets);
   if (config.settings.WEBHOOK_SECRET !== undefined) secrets.push(config.settings.WEBHOOK_SECRET);
+  // Base64's + / = are outside the scrubber's alphabet: the runs between them are what is found.
+  const key = config.settings.BOTS_ENCRYPTION_KEY;
+  if (key !== undefined) secrets.push(...key.split(/[^A-Za-z0-9_-]+/).filter((part) => part.length >= 6));
   return secrets;
 }
 

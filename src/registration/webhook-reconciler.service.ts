@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { BotRegistry } from '../bots/bot-registry.service.js';
+import { BotStore } from '../bots/store/bot-store.service.js';
 import { errorMessage } from '../common/error-message.js';
 import { forEachLimited } from '../common/for-each-limited.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
@@ -12,7 +13,7 @@ import { WebhookStates } from './webhook-states.js';
 /**
  * Keeps every webhook registered: every WEBHOOK_RECONCILE_SECONDS it re-reads each bot's webhook,
  * records what it saw (`/status`, `/metrics`) and re-sets one that drifted (removed or changed
- * behind the service's back).
+ * behind the service's back). Stored bots (BOTS_STORE=redis) are routed bots like the others.
  */
 @Injectable()
 export class WebhookReconciler implements OnApplicationBootstrap {
@@ -26,6 +27,7 @@ export class WebhookReconciler implements OnApplicationBootstrap {
     private readonly registry: BotRegistry,
     private readonly registrar: WebhookRegistrar,
     private readonly states: WebhookStates,
+    private readonly store: BotStore,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -54,6 +56,9 @@ export class WebhookReconciler implements OnApplicationBootstrap {
         this.logger.warn(
           `Webhook of ${bot.label} drifted (now ${info.url ? 'another URL' : 'unset'}): setting it again`,
         );
+        // A replica behind the shared store may hold a bot deleted since: it sets nothing until
+        // it has caught up (isCurrent asks for the resync).
+        if (!(await this.store.isCurrent())) return;
         await this.registrar.register(bot);
       } catch (error) {
         this.logger.warn(`Reconciling the webhook of ${bot.label} failed: ${errorMessage(error)}`);

@@ -32,6 +32,11 @@ export class UpdateBotDto {
   @IsString()
   mqtt_topic?: string | null;
 
+  @IsOptional()
+  @MaxLength(MAX_PATH_LENGTH)
+  @IsString()
+  kafka_topic?: string | null;
+
   /** Target name → update kinds, `all` or `none`. */
   @IsOptional()
   @IsObject()
@@ -77,6 +82,7 @@ export interface BotView {
   readonly allowed_updates?: readonly string[];
   readonly redis_queue?: string;
   readonly mqtt_topic?: string;
+  readonly kafka_topic?: string;
   readonly routes?: Record<string, readonly string[] | 'all'>;
   readonly webhook: {
     readonly registered?: boolean;

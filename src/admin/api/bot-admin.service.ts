@@ -9,6 +9,8 @@ import {
 } from '@nestjs/common';
 import type { Bot } from '../../bots/bot.js';
 import { BotRegistry } from '../../bots/bot-registry.service.js';
+import { BotStore } from '../../bots/store/bot-store.service.js';
+import type { StoredBot } from '../../bots/store/stored-bot.js';
 import { errorMessage } from '../../common/error-message.js';
 import { ADMIN_PATHS } from '../../config/admin-settings.js';
 import { resolveBotEntries, type BotConfig } from '../../config/bots.js';
@@ -18,6 +20,7 @@ import { WebhookRegistrar } from '../../registration/webhook-registrar.service.j
 import { WebhookStates } from '../../registration/webhook-states.js';
 import { TelegramApiError } from '../../telegram/telegram-api.error.js';
 import { TelegramClient } from '../../telegram/telegram.client.js';
+import { BotStoreFollower } from '../bot-store-follower.service.js';
 import { BotChangeError, RuntimeBots } from '../runtime-bots.service.js';
 import type { BotList, BotView, CreateBotDto, UpdateBotDto } from './bot-admin.dto.js';
 
@@ -28,9 +31,12 @@ const SOURCE = 'admin API';
 
 /**
  * What the admin API does: adds, changes and removes bots through RuntimeBots (the routing
- * table, the webhook, log scrubbing), with BOTS_FILE's rules for what a bot may say. A bot added
- * here lives in this process (BOTS_STORE=none); bots from BOTS_FILE or TELEGRAM_TOKEN are shown,
- * but changed where they are written.
+ * table, the webhook, log scrubbing), with BOTS_FILE's rules for what a bot may say. With
+ * BOTS_STORE=none a bot added here lives in this process, and bots from BOTS_FILE or
+ * TELEGRAM_TOKEN are shown but changed where they are written. With BOTS_STORE=redis every change
+ * is written to the shared store first (a bot stored twice, by any replica, is 409), this
+ * replica's routing table brought to it, and then this replica — and no other — calls setWebhook
+ * or deleteWebhook; the others only swap their routing table when the change reaches them.
  */
 @Injectable()
 export class BotAdmin {
@@ -44,6 +50,8 @@ export class BotAdmin {
     private readonly runtime: RuntimeBots,
     private readonly registrar: WebhookRegistrar,
     private readonly states: WebhookStates,
+    private readonly store: BotStore,
+    private readonly follower: BotStoreFollower,
   ) {}
 
   async create(body: CreateBotDto): Promise<BotView> {
@@ -53,6 +61,16 @@ export class BotAdmin {
       throw new ConflictException('this bot token is already served');
     }
     const me = await this.getMe(config.token);
+    if (this.store.enabled) {
+      return this.change(async () => {
+        const stored = { config, id: me.id, username: me.username, entry, secretGiven: 'secret' in entry };
+        const version = await this.store.create(this.checked(stored));
+        if (version === undefined) throw new ConflictException(`bot ${me.id} is already in the bot store`);
+        const bot = await this.routedAt(version, me.id);
+        await this.runtime.webhooks({ added: [bot], name: `store-${version}` });
+        return this.view(bot);
+      });
+    }
     return this.change(async () => {
       const bot = this.registry.create(config, me.id, me.username);
       await this.runtime.apply({ added: [bot], name: `admin-add-${bot.idText}-${Date.now()}` });
@@ -77,6 +95,7 @@ export class BotAdmin {
 
   async update(id: number, patch: UpdateBotDto): Promise<BotView> {
     const before = this.find(id);
+    if (this.store.enabled) return this.change(() => this.updateStored(before, patch));
     const entry = this.ownEntry(before);
     const next = defined({ ...entry, ...patch });
     const served = new Map([[before.token, before.endpoint]]);
@@ -94,6 +113,14 @@ export class BotAdmin {
 
   async remove(id: number, dropPending: boolean): Promise<void> {
     const bot = this.find(id);
+    if (this.store.enabled) {
+      return this.change(async () => {
+        const version = await this.store.delete(id);
+        if (version === undefined) throw new NotFoundException(`no bot ${id} is in the bot store`);
+        await this.follower.catchUp({ version, id });
+        await this.runtime.webhooks({ removed: [bot], dropPending, name: `store-${version}` });
+      });
+    }
     this.ownEntry(bot);
     await this.change(async () => {
       await this.runtime.apply({
@@ -103,6 +130,37 @@ export class BotAdmin {
       });
       this.entries.delete(id);
     });
+  }
+
+  /** A PATCH of a stored bot: merged into the entry the store holds, which any replica may have written. */
+  private async updateStored(before: Bot, patch: UpdateBotDto): Promise<BotView> {
+    const { bot: stored } = await this.store.read(before.id);
+    if (!stored) throw new NotFoundException(`no bot ${before.id} is in the bot store`);
+    const { token, secret, endpoint, source } = stored.config;
+    const next = defined({ ...stored.entry, token, ...(stored.secretGiven && { secret }), ...patch });
+    const config = { ...this.resolve(next, new Map([[token, endpoint]])), source };
+    const change = { ...stored, config, entry: next, secretGiven: 'secret' in next };
+    const version = await this.store.replace(this.checked(change, before));
+    if (version === undefined) throw new NotFoundException(`no bot ${before.id} is in the bot store`);
+    const after = await this.routedAt(version, before.id);
+    await this.runtime.webhooks({ changed: [{ before, after }], name: `store-${version}` });
+    return this.view(after);
+  }
+
+  /** The stored bot, unless routing it here would clash (its path taken by another bot): 409 then. */
+  private checked(stored: StoredBot, replacing?: Bot): StoredBot {
+    const candidate = this.registry.create(stored.config, stored.id, stored.username);
+    const problems = this.registry.problems({ add: [candidate], remove: replacing ? [replacing] : [] });
+    if (problems.length > 0) throw new BotChangeError(problems);
+    return stored;
+  }
+
+  /** This replica's routing table brought to `version` of the store; the bot as it routes it now. */
+  private async routedAt(version: number, id: number): Promise<Bot> {
+    await this.follower.catchUp({ version, id });
+    const bot = this.registry.findById(id);
+    if (!bot) throw new ConflictException(`bot ${id} is stored but could not be routed here: see the logs`);
+    return bot;
   }
 
   /** The entry checked by BOTS_FILE's rules, as the bot's configuration; 400 naming each problem. */
@@ -171,6 +229,7 @@ export class BotAdmin {
       allowed_updates: bot.allowedUpdates,
       redis_queue: bot.redisQueue,
       mqtt_topic: bot.mqttTopic,
+      kafka_topic: bot.kafkaTopic,
       routes: bot.routes
         ? Object.fromEntries(
             [...bot.routes].map(([target, kinds]) => [target, kinds === 'all' ? 'all' : [...kinds]]),

@@ -58,6 +58,7 @@ export const OPENAPI_DOCUMENT = {
           allowed_updates: { type: ['array', 'null'], items: { type: 'string' } },
           redis_queue: { type: ['string', 'null'] },
           mqtt_topic: { type: ['string', 'null'] },
+          kafka_topic: { type: ['string', 'null'] },
           routes: { oneOf: [{ $ref: '#/components/schemas/Routes' }, { type: 'null' }] },
         },
       },
@@ -79,6 +80,7 @@ export const OPENAPI_DOCUMENT = {
           allowed_updates: { type: 'array', items: { type: 'string' } },
           redis_queue: { type: 'string' },
           mqtt_topic: { type: 'string' },
+          kafka_topic: { type: 'string' },
           routes: { $ref: '#/components/schemas/Routes' },
           webhook: {
             type: 'object',

@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { BotIdentity } from '../../../bots/bot.js';
 import { BotRegistry } from '../../../bots/bot-registry.service.js';
 import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
 import type { ReceiverConfig } from '../../../config/load-settings.js';
@@ -35,9 +36,6 @@ export class KafkaPublisher implements UpdatePublisher, OnApplicationBootstrap {
   ) {
     this.topic = new TopicTemplate(config.settings.KAFKA_TOPIC);
     if (config.settings.KAFKA_TYPES) this.types = new Set(config.settings.KAFKA_TYPES);
-    for (const bot of config.bots) {
-      if (bot.kafkaTopic) this.perBotTopics[bot.index] = new TopicTemplate(bot.kafkaTopic);
-    }
   }
 
   /**
@@ -47,7 +45,7 @@ export class KafkaPublisher implements UpdatePublisher, OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const topics = new Set<string>();
     for (const bot of this.bots.all()) {
-      const template = this.perBotTopics[bot.index] ?? this.topic;
+      const template = this.templateOf(bot.identity);
       if (!template.template.includes('{type}')) topics.add(template.render(bot.idText, ''));
     }
     await this.connection.expectTopics([...topics]);
@@ -55,7 +53,7 @@ export class KafkaPublisher implements UpdatePublisher, OnApplicationBootstrap {
 
   publish(update: InboundUpdate): Promise<PublishResult> {
     const bot = update.bot.idText;
-    const topic = (this.perBotTopics[update.bot.index] ?? this.topic).render(bot, update.type);
+    const topic = this.templateOf(update.bot).render(bot, update.type);
     const id = recordKeyId(update.raw, update.type);
     return this.connection
       .send(topic, {
@@ -64,6 +62,16 @@ export class KafkaPublisher implements UpdatePublisher, OnApplicationBootstrap {
         headers: { bot, update_id: String(update.updateId), type: update.type },
       })
       .then(published);
+  }
+
+  /**
+   * The bot's own `kafka_topic`, parsed at its first use — for bots added while running too (their
+   * topic is then checked at its first record) — else KAFKA_TOPIC. By index, which the registry
+   * never hands to another bot nor to a changed configuration.
+   */
+  private templateOf(bot: BotIdentity): TopicTemplate {
+    if (bot.kafkaTopic === undefined) return this.topic;
+    return (this.perBotTopics[bot.index] ??= new TopicTemplate(bot.kafkaTopic));
   }
 
   health(): PublisherHealth {

@@ -96,13 +96,11 @@ export class MqttPublisher implements UpdatePublisher {
   ) {
     this.topic = new TopicTemplate(config.settings.MQTT_TOPIC);
     if (config.settings.MQTT_TYPES) this.types = new Set(config.settings.MQTT_TYPES);
-    for (const bot of config.bots) {
-      if (bot.mqttTopic) this.perBotTopics.set(bot.index, new TopicTemplate(bot.mqttTopic));
-    }
   }
 
   publish(update: InboundUpdate): Promise<PublishResult> {
-    const template = (update.bot.mqttTopic && this.perBotTopics.get(update.bot.index)) || this.topic;
+    const own = update.bot.mqttTopic;
+    const template = own === undefined ? this.topic : this.ownTopic(update.bot.index, own);
     const topic = template.render(update.bot.idText, update.type);
     const refusal = topicRefusal(topic);
     if (refusal !== undefined) return Promise.reject(new Error(`not sent: ${refusal}`));
@@ -117,6 +115,19 @@ export class MqttPublisher implements UpdatePublisher {
         else reject(new Error(describeError(error)));
       });
     });
+  }
+
+  /**
+   * The bot's own `mqtt_topic`, parsed at its first update — for bots added while running too. By
+   * index, which the registry never hands to another bot nor to a changed configuration.
+   */
+  private ownTopic(index: number, topic: string): TopicTemplate {
+    let template = this.perBotTopics.get(index);
+    if (template === undefined) {
+      template = new TopicTemplate(topic);
+      this.perBotTopics.set(index, template);
+    }
+    return template;
   }
 
   health(): PublisherHealth {
