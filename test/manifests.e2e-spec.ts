@@ -622,6 +622,26 @@ describe('deploy/kubernetes', () => {
       expect(problems.filter((problem) => !problem.includes('TELEGRAM_TOKEN'))).toEqual([]);
       expect(() => loadConfig({ ...env, TELEGRAM_TOKEN: '555555:AAH_manifest-check' })).not.toThrow();
     });
+
+    it(`put ADMIN_TOKEN and BOTS_ENCRYPTION_KEY in the Secret (${ENV_SECRET_EXAMPLE}), and BOTS_STORE=redis in settings.env starts without TELEGRAM_TOKEN`, () => {
+      const commented = (file: string, key: string): boolean =>
+        readFileSync(join(MANIFEST_DIR, file), 'utf8')
+          .split('\n')
+          .some((line) => line.startsWith(`# ${key}=`));
+      for (const key of ['ADMIN_TOKEN', 'BOTS_ENCRYPTION_KEY']) {
+        expect({
+          key,
+          inSecret: commented(ENV_SECRET_EXAMPLE, key),
+          inSettings: commented(settingsFile, key),
+        }).toEqual({ key, inSecret: true, inSettings: false });
+      }
+      expect(commented(settingsFile, 'BOTS_STORE')).toBe(true);
+      // Uncommented as the files say: the store needs the key, and then no token.
+      const env = { ...settings, ENV_FILE: '/nonexistent/.env', BOTS_STORE: 'redis' };
+      expect(() => loadConfig(env)).toThrow('BOTS_ENCRYPTION_KEY is required with BOTS_STORE=redis');
+      const key = Buffer.alloc(32, 7).toString('base64');
+      expect(loadConfig({ ...env, BOTS_ENCRYPTION_KEY: key }).bots).toEqual([]);
+    });
   });
 
   describe('Deployment and the app contract', () => {
