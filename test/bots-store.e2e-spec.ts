@@ -183,6 +183,17 @@ describe('the shared bot store (BOTS_STORE=redis)', () => {
     expect(stored).not.toContain(FILE_BOT.token.split(':')[1]);
   });
 
+  it('the last replica to stop leaves the stored bots their webhooks, even with TELEGRAM_DELETE_WEBHOOK=true', async () => {
+    const a = await replica({ TELEGRAM_DELETE_WEBHOOK: 'true' });
+    expect(
+      (await call(a.admin, 'POST', '/bots', { token: API_BOT.token, endpoint: 'api', secret: API_SECRET }))
+        .status,
+    ).toBe(201);
+    await a.app.close();
+    expect(api.calls('deleteWebhook')).toHaveLength(0);
+    expect(api.webhookInfo(API_BOT.token).url).toBe('https://store.example.com/api');
+  });
+
   it('a wrong BOTS_ENCRYPTION_KEY stops start-up with a clear message, and prints no token', async () => {
     const a = await replica();
     expect(

@@ -19,7 +19,8 @@ const REMOVAL_CLAIM_MS = 60_000;
  * A bot removed while running (BOTS_FILE reload, admin API, the shared store): deleteWebhook by
  * one replica — the one that claims the removal first in Redis; without Redis, this one.
  * At shutdown: deletes the webhooks when TELEGRAM_DELETE_WEBHOOK is on and no other replica still
- * serves the bots (the Redis lease), never dropping pending updates.
+ * serves the bots (the Redis lease), never dropping pending updates — except with BOTS_STORE=redis,
+ * whose bots keep their webhooks.
  */
 @Injectable()
 export class WebhookRemover implements OnModuleDestroy {
@@ -70,6 +71,12 @@ export class WebhookRemover implements OnModuleDestroy {
       return;
     }
     if (!this.config.settings.TELEGRAM_DELETE_WEBHOOK) return;
+    if (this.config.settings.BOTS_STORE === 'redis') {
+      // The store's bots outlive the replicas, and a replica starting sets no webhook for them:
+      // deleting one is DELETE /bots' to do.
+      this.logger.log('Bots of the shared store (BOTS_STORE=redis) keep their webhooks');
+      return;
+    }
     if (!last) {
       this.logger.log('Other replicas still serve these bots: webhook kept');
       return;
