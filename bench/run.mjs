@@ -700,6 +700,9 @@ export async function runBench(options, print = console.log) {
       targets: [{ path: '/hook', secret: SECRET }],
     },
     receiver,
+    // The peers next to the receiver, so that each ratio compares runs a minute apart at most.
+    { key: 'grammy', name: 'grammY', ...peer('grammy.mjs', '600002:bench') },
+    { key: 'telegraf', name: 'Telegraf', ...peer('telegraf.mjs', '600003:bench') },
     {
       key: 'many',
       name: `receiver ${options.manyBots} bots`,
@@ -725,8 +728,6 @@ export async function runBench(options, print = console.log) {
       verify: (bootstrap, answered, sent) => verifyTopic(bootstrap, 'telegram.600001', answered, sent),
       targets: [{ path: '/hook', secret: SECRET }],
     },
-    { key: 'grammy', name: 'grammY', ...peer('grammy.mjs', '600002:bench') },
-    { key: 'telegraf', name: 'Telegraf', ...peer('telegraf.mjs', '600003:bench') },
   ];
   if (!hasKcat && selected('kafka')) {
     print('(no kcat on PATH: the Kafka run is left out — apt-get install kcat)');
