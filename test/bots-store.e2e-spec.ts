@@ -106,6 +106,8 @@ describe('the shared bot store (BOTS_STORE=redis)', () => {
   it('starts with no bot at all, stores an added bot without its token or secret, and a replica started later routes it', async () => {
     const a = await replica();
     expect((await call(a.admin, 'GET', '/bots')).body.total).toBe(0);
+    // Ready with no bot at all: a platform starts empty.
+    expect((await fetch(`${a.app.url}/status`)).status).toBe(200);
     const created = await call(a.admin, 'POST', '/bots', {
       token: API_BOT.token,
       endpoint: 'api',
