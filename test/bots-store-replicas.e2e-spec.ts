@@ -19,9 +19,9 @@ const bot = (n: number) => ({
   endpoint: `store${n}`,
   secret: `store_bot_${n}_webhook_secret`,
 });
-const BOTS = [1, 2, 3, 4].map(bot);
-const [FIRST, SECOND, THIRD, FOURTH] = BOTS as [ReturnType<typeof bot>, ...ReturnType<typeof bot>[]] &
-  ReturnType<typeof bot>[];
+type StoreBot = ReturnType<typeof bot>;
+const BOTS = [1, 2, 3, 4].map(bot) as [StoreBot, StoreBot, StoreBot, StoreBot];
+const [FIRST, SECOND, THIRD, FOURTH] = BOTS;
 
 interface Replica {
   readonly process: ReceiverProcess;

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startApp, writeBotsFile, type TestApp } from './support/app.js';
-import { freePort } from './support/brokers.js';
+import { freePort, startPrivateRedis } from './support/brokers.js';
 import { FakeBotApi } from './support/fake-bot-api.js';
 import { ReceiverProcess } from './support/receiver-process.js';
 import { waitUntil } from './support/wait.js';
@@ -194,6 +194,22 @@ describe('the shared bot store (BOTS_STORE=redis)', () => {
     await a.app.close();
     expect(api.calls('deleteWebhook')).toHaveLength(0);
     expect(api.webhookInfo(API_BOT.token).url).toBe('https://store.example.com/api');
+  });
+
+  it('a change while Redis is out of reach is 503, and nothing is routed', async () => {
+    const server = await startPrivateRedis();
+    try {
+      const a = await replica({ REDIS_URL: server.url });
+      await server.stop();
+      const refused = await call(a.admin, 'POST', '/bots', { token: API_BOT.token, endpoint: 'api' });
+      expect(refused).toMatchObject({ status: 503, body: { error: 'Service Unavailable' } });
+      expect(refused.body.message).toContain('the bot store cannot be reached');
+      expect(refused.text).not.toContain(API_BOT.token.split(':')[1]);
+      expect(await deliver(a.app, '/api', API_SECRET)).toBe(404);
+      expect(api.calls('setWebhook', API_BOT.token)).toHaveLength(0);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('a wrong BOTS_ENCRYPTION_KEY stops start-up with a clear message, and prints no token', async () => {

@@ -5,6 +5,7 @@ import {
   Inject,
   Injectable,
   NotFoundException,
+  ServiceUnavailableException,
   UnprocessableEntityException,
 } from '@nestjs/common';
 import type { Bot } from '../../bots/bot.js';
@@ -64,7 +65,7 @@ export class BotAdmin {
     if (this.store.enabled) {
       return this.change(async () => {
         const stored = { config, id: me.id, username: me.username, entry, secretGiven: 'secret' in entry };
-        const version = await this.store.create(this.checked(stored));
+        const version = await this.reach(this.store.create(this.checked(stored)));
         if (version === undefined) throw new ConflictException(`bot ${me.id} is already in the bot store`);
         const bot = await this.routedAt(version, me.id);
         await this.runtime.webhooks({ added: [bot], name: `store-${version}` });
@@ -115,7 +116,7 @@ export class BotAdmin {
     const bot = this.find(id);
     if (this.store.enabled) {
       return this.change(async () => {
-        const version = await this.store.delete(id);
+        const version = await this.reach(this.store.delete(id));
         if (version === undefined) throw new NotFoundException(`no bot ${id} is in the bot store`);
         await this.follower.catchUp({ version, id });
         await this.runtime.webhooks({ removed: [bot], dropPending, name: `store-${version}` });
@@ -134,17 +135,26 @@ export class BotAdmin {
 
   /** A PATCH of a stored bot: merged into the entry the store holds, which any replica may have written. */
   private async updateStored(before: Bot, patch: UpdateBotDto): Promise<BotView> {
-    const { bot: stored } = await this.store.read(before.id);
+    const { bot: stored } = await this.reach(this.store.read(before.id));
     if (!stored) throw new NotFoundException(`no bot ${before.id} is in the bot store`);
     const { token, secret, endpoint, source } = stored.config;
     const next = defined({ ...stored.entry, token, ...(stored.secretGiven && { secret }), ...patch });
     const config = { ...this.resolve(next, new Map([[token, endpoint]])), source };
     const change = { ...stored, config, entry: next, secretGiven: 'secret' in next };
-    const version = await this.store.replace(this.checked(change, before));
+    const version = await this.reach(this.store.replace(this.checked(change, before)));
     if (version === undefined) throw new NotFoundException(`no bot ${before.id} is in the bot store`);
     const after = await this.routedAt(version, before.id);
     await this.runtime.webhooks({ changed: [{ before, after }], name: `store-${version}` });
     return this.view(after);
+  }
+
+  /** A call to the bot store; Redis out of reach is 503, which a client may retry. */
+  private async reach<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      throw new ServiceUnavailableException(`the bot store cannot be reached: ${errorMessage(error)}`);
+    }
   }
 
   /** The stored bot, unless routing it here would clash (its path taken by another bot): 409 then. */
