@@ -17,7 +17,7 @@ export const OPENAPI_DOCUMENT = {
     title: 'telegram-receiver admin API',
     version: '1',
     description:
-      'Bots added, changed and removed while running. On ADMIN_PORT only; every request but this document carries `Authorization: Bearer <ADMIN_TOKEN>`. No response holds a token or a secret.',
+      'Bots added, changed and removed while running (kept in Redis and shared by every replica with BOTS_STORE=redis; 503 while it cannot be reached). On ADMIN_PORT only; every request but this document carries `Authorization: Bearer <ADMIN_TOKEN>`. No response holds a token or a secret.',
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -113,6 +113,7 @@ export const OPENAPI_DOCUMENT = {
           '409': error,
           '422': error,
           '502': error,
+          '503': error,
         },
       },
       get: {
@@ -177,6 +178,7 @@ export const OPENAPI_DOCUMENT = {
           '401': error,
           '404': error,
           '409': error,
+          '503': error,
         },
       },
       delete: {
@@ -189,7 +191,13 @@ export const OPENAPI_DOCUMENT = {
             schema: { type: 'string', enum: ['true', 'false'], default: 'false' },
           },
         ],
-        responses: { '204': { description: 'Removed' }, '401': error, '404': error, '409': error },
+        responses: {
+          '204': { description: 'Removed' },
+          '401': error,
+          '404': error,
+          '409': error,
+          '503': error,
+        },
       },
     },
     '/openapi.json': {
