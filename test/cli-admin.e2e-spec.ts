@@ -138,10 +138,18 @@ describe('CLI: bots add | list | remove through the admin API', () => {
       'new',
       '--allowed-updates',
       'message,callback_query',
+      '--mqtt-topic',
+      'cli/{bot}/{type}',
+      '--kafka-topic',
+      'cli.{bot}',
       '--route',
       'redis=all',
     ]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
+    const stored = await fetch(`${adminUrl}/bots/${NEW_BOT.id}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(await stored.json()).toMatchObject({ mqtt_topic: 'cli/{bot}/{type}', kafka_topic: 'cli.{bot}' });
     expect(run.stdout).toContain(`✓ added @${NEW_BOT.username}, id ${NEW_BOT.id}`);
     expect(run.stdout).toContain('webhook: https://cli-admin.example.com/new');
     expect(api.calls('setWebhook', NEW_BOT.token)[0]?.params).toMatchObject({

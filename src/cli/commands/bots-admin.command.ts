@@ -16,6 +16,7 @@ export interface AddOptions {
   allowedUpdates?: string;
   redisQueue?: string;
   mqttTopic?: string;
+  kafkaTopic?: string;
   route?: string[];
 }
 
@@ -44,6 +45,7 @@ export function botsAdminCommands(bots: Command, context: CliContext, run: Runne
     .option('--allowed-updates <kinds>', 'comma-separated update kinds, e.g. message,callback_query')
     .option('--redis-queue <name>', "this bot's Redis stream")
     .option('--mqtt-topic <topic>', "this bot's MQTT topic template")
+    .option('--kafka-topic <topic>', "this bot's Kafka topic template")
     .option(
       '--route <target=kinds>',
       'route kinds to a target, e.g. redis=all, amqp=pre_checkout_query,shipping_query, mqtt=none (repeatable)',
@@ -84,6 +86,7 @@ export async function botsAdd(context: CliContext, options: AddOptions): Promise
     allowed_updates: options.allowedUpdates === undefined ? undefined : splitList(options.allowedUpdates),
     redis_queue: options.redisQueue,
     mqtt_topic: options.mqttTopic,
+    kafka_topic: options.kafkaTopic,
     routes: options.route === undefined ? undefined : parseRoutes(options.route),
   };
   const bot = await client.request<BotView>('POST', '/bots', body);
