@@ -1,9 +1,10 @@
 /**
- * 10,000 bots (issue #15, point 6): every bot's path with its own secret is answered 200 and its
- * update lands in the queue under that bot's id; another bot's secret is 401. Sent over real HTTP,
- * a bounded number at once on keep-alive connections, as Telegram's servers would.
+ * 10,000 bots (issue #15, point 6), from BOTS_FILE and from the shared store: every bot's path with
+ * its own secret is answered 200 and its update lands in the queue under that bot's id; another
+ * bot's secret is 401. Sent over real HTTP, a bounded number at once on keep-alive connections, as
+ * Telegram's servers would.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { Redis } from 'ioredis';
 import { startApp, writeBotsFile, type TestApp } from './support/app.js';
@@ -26,7 +27,13 @@ const bots: ScaleBot[] = Array.from({ length: BOTS }, (_, i) => ({
   secret: `scale_secret_${i}`,
 }));
 
-describe(`${BOTS} bots`, () => {
+/** The bots as a BOTS_FILE. */
+const botsFile = (): string =>
+  writeBotsFile(
+    `bots:\n${bots.map((bot) => `  - token: "${bot.token}"\n    endpoint: ${bot.endpoint}\n    secret: ${bot.secret}\n`).join('')}`,
+  );
+
+describe.each(['BOTS_FILE', 'BOTS_STORE=redis'] as const)(`${BOTS} bots from %s`, (source) => {
   let api: FakeBotApi;
   let redis: Redis;
   let sut: TestApp;
@@ -36,27 +43,30 @@ describe(`${BOTS} bots`, () => {
   beforeAll(async () => {
     api = await FakeBotApi.start({ bots });
     redis = new Redis('redis://127.0.0.1:6379');
-    const file = writeBotsFile(
-      `bots:\n${bots.map((bot) => `  - token: "${bot.token}"\n    endpoint: ${bot.endpoint}\n    secret: ${bot.secret}\n`).join('')}`,
-    );
-    sut = await startApp(
-      {
-        BOTS_FILE: file,
-        TELEGRAM_API_URL: api.url,
-        TELEGRAM_SET_WEBHOOK: 'false',
-        TELEGRAM_DELETE_WEBHOOK: 'false',
-        REDIS_URL: 'redis://127.0.0.1:6379',
-        REDIS_QUEUE_NAME: queue,
-        REDIS_QUEUE_MODE: 'stream',
-      },
-      { listen: true },
-    );
+    const env = {
+      TELEGRAM_API_URL: api.url,
+      TELEGRAM_SET_WEBHOOK: 'false',
+      TELEGRAM_DELETE_WEBHOOK: 'false',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_QUEUE_NAME: queue,
+      REDIS_QUEUE_MODE: 'stream',
+    };
+    if (source === 'BOTS_FILE') {
+      sut = await startApp({ ...env, BOTS_FILE: botsFile() }, { listen: true });
+      return;
+    }
+    // A first replica seeds the store from BOTS_FILE; the one under test starts from the store alone.
+    const store = { ...env, BOTS_STORE: 'redis', BOTS_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+    await (await startApp({ ...store, BOTS_FILE: botsFile() })).close();
+    api.clearCalls();
+    sut = await startApp(store, { listen: true });
   }, 60_000);
   afterAll(async () => {
     agent.destroy();
     await sut?.close();
     await api?.close();
-    const keys = await redis.keys(`${queue}*`);
+    // The queue's keys, and the store's (under a hash tag of the queue name).
+    const keys = [...(await redis.keys(`${queue}*`)), ...(await redis.keys(`{${queue}*`))];
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
   });
@@ -80,7 +90,8 @@ describe(`${BOTS} bots`, () => {
     });
 
   it('routes every bot’s update to the queue under its own id, and refuses another bot’s secret', async () => {
-    expect(api.calls('getMe')).toHaveLength(BOTS);
+    // getMe once per bot from BOTS_FILE; stored bots keep their identity.
+    expect(api.calls('getMe')).toHaveLength(source === 'BOTS_FILE' ? BOTS : 0);
     const statuses = new Array<number>(BOTS);
     let next = 0;
     await Promise.all(
