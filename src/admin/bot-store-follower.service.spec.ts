@@ -120,6 +120,16 @@ describe('BotStoreFollower', () => {
     expect(store.applied).toBe(2);
   });
 
+  it('reads the whole store for a change of several bots (bot 0: BOTS_FILE seeded at start)', async () => {
+    store.write(stored(1));
+    const version = store.write(stored(2));
+    store.applied = version - 1;
+    await sut.catchUp({ version, id: 0 });
+    expect(store.reads).not.toHaveBeenCalled();
+    expect(store.snapshots).toHaveBeenCalledTimes(1);
+    expect(registry.size).toBe(2);
+  });
+
   it('without a version, resyncs only when the store moved on', async () => {
     await sut.catchUp();
     expect(store.snapshots).not.toHaveBeenCalled();

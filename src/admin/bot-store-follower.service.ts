@@ -76,7 +76,7 @@ export class BotStoreFollower implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     if (change.version <= this.store.applied) return;
-    if (change.version === this.store.applied + 1) {
+    if (change.version === this.store.applied + 1 && change.id !== 0) {
       const { version, bot } = await this.store.read(change.id);
       if (version === change.version) {
         await this.apply([change.id], bot ? [bot] : [], `store-${version}`);
@@ -147,16 +147,16 @@ export class BotStoreFollower implements OnModuleInit, OnApplicationShutdown {
     if (configured.length === 0) return;
     const { bots } = await this.store.snapshot();
     const stored = new Map(bots.map((bot) => [bot.id, bot]));
-    let seeded = 0;
-    for (const bot of configured) {
-      const had = stored.get(bot.id);
-      if (had && sameStored(bot, had)) continue;
-      await this.store.put(storedFrom(bot));
-      seeded++;
-    }
-    if (seeded > 0) {
+    const seeded = configured
+      .filter((bot) => {
+        const had = stored.get(bot.id);
+        return !had || !sameStored(bot, had);
+      })
+      .map((bot) => storedFrom(bot));
+    await this.store.putMany(seeded);
+    if (seeded.length > 0) {
       this.logger.log(
-        `${seeded} bot(s) of ${this.config.settings.BOTS_FILE === undefined ? 'TELEGRAM_TOKEN' : 'BOTS_FILE'} written to the bot store`,
+        `${seeded.length} bot(s) of ${this.config.settings.BOTS_FILE === undefined ? 'TELEGRAM_TOKEN' : 'BOTS_FILE'} written to the bot store`,
       );
     }
   }

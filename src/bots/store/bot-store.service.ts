@@ -27,7 +27,17 @@ local version = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[4], version .. ' ' .. ARGV[2])
 return version`;
 
-type WriteMode = 'create' | 'put' | 'replace' | 'delete';
+/** Several bots stored in one step (BOTS_FILE's at start): one version, announced for bot 0 — "several". */
+const WRITE_MANY = `
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+local version = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[1], version .. ' 0')
+return version`;
+
+/** Bots per WRITE_MANY call: Lua's unpack takes a few thousand arguments at most. */
+const WRITE_MANY_BOTS = 1000;
+
+type WriteMode = 'create' | 'replace' | 'delete';
 
 /** Everything stored, as of one version: read in one MULTI, so the two agree. */
 export interface StoreSnapshot {
@@ -35,7 +45,7 @@ export interface StoreSnapshot {
   readonly bots: readonly StoredBot[];
 }
 
-/** A change announced on the feed: the version it made, and the bot it touched. */
+/** A change announced on the feed: the version it made, and the bot it touched (0: several). */
 export interface StoreChange {
   readonly version: number;
   readonly id: number;
@@ -120,9 +130,19 @@ export class BotStore implements OnApplicationShutdown {
     return this.write('create', bot.id, bot);
   }
 
-  /** Stores a bot, new or not (BOTS_FILE's bots at start). */
-  async put(bot: StoredBot): Promise<number> {
-    return (await this.write('put', bot.id, bot)) as number;
+  /**
+   * Stores these bots, new or not, a thousand per script call and version (BOTS_FILE's at start):
+   * thousands of bots cost a few round trips, and the feed announces each call as a change of
+   * several bots (id 0), which followers apply by reading the whole store.
+   */
+  async putMany(bots: readonly StoredBot[]): Promise<void> {
+    const cipher = this.requireCipher();
+    for (let at = 0; at < bots.length; at += WRITE_MANY_BOTS) {
+      const fields = bots
+        .slice(at, at + WRITE_MANY_BOTS)
+        .flatMap((bot) => [String(bot.id), encodeBot(bot, cipher)]);
+      await this.connection().eval(WRITE_MANY, 2, this.recordsKey, this.versionKey, this.channel, ...fields);
+    }
   }
 
   /** Replaces a stored bot; undefined when it is not stored. */
