@@ -33,7 +33,8 @@ async function bootstrap(): Promise<void> {
     { level: settings.LOG_LEVEL === 'silent' ? 'silent' : 'info' },
   );
   for (const warning of tls?.warnings ?? []) log.warn(warning);
-  log.info(`Starting: ${config.bots.length} bot(s), ${settings.TELEGRAM_MODE} mode`);
+  const stored = settings.BOTS_STORE === 'redis' ? ' and those of the bot store (BOTS_STORE=redis)' : '';
+  log.info(`Starting: ${config.bots.length} bot(s)${stored}, ${settings.TELEGRAM_MODE} mode`);
   let served = config.bots.length;
   try {
     const app = await NestFactory.create<NestFastifyApplication>(
