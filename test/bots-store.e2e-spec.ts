@@ -34,7 +34,8 @@ describe('the shared bot store (BOTS_STORE=redis)', () => {
   });
   afterEach(async () => {
     for (const app of apps.splice(0)) await app.close();
-    const keys = [...(await redis.keys(`${queue}*`)), ...(await redis.keys(`{${queue}:bots}*`))];
+    // The queue's keys, and those under its hash tag: dedup ({queue}:dedup:…) and the store ({queue:bots}:…).
+    const keys = [...(await redis.keys(`${queue}*`)), ...(await redis.keys(`{${queue}*`))];
     if (keys.length > 0) await redis.del(...keys);
   });
   afterAll(async () => {
