@@ -335,8 +335,9 @@ const hasWrk =
 
 /**
  * The open-file limits of this process's children: [soft, hard]. Node raises its own soft limit to
- * the hard one at start (so the servers get the hard limit); wrk does not, so it is started with
- * `ulimit -n` raised when it needs more descriptors than the soft limit.
+ * the hard one at start, and its children (the servers, wrk) inherit that; wrk, which raises
+ * nothing itself, is still started with `ulimit -n` raised should it need more than the soft limit
+ * (the bench started by something that lowered it again).
  */
 function fileLimits() {
   const read = (/** @type {string} */ flag) =>
@@ -748,7 +749,7 @@ export async function runBench(options, print = console.log) {
     `Load: ${hasWrk ? 'wrk' : 'autocannon (install wrk: a generator in C leaves the CPU to the server)'}, ${options.connections} connections, ${options.duration} s per run after a warm-up, ${options.rounds} round(s), ~600-byte message updates; each run on a new private Redis`,
   );
   print(
-    `Open files: soft limit ${SOFT_FILES}, hard ${HARD_FILES}; node raises its own soft limit to the hard one, wrk is started with \`ulimit -n\` raised where it needs more\n`,
+    `Open files: soft limit ${SOFT_FILES}, hard ${HARD_FILES} (node raises its soft limit to the hard one at start, and the servers and wrk inherit that; wrk is started with \`ulimit -n\` raised should it need more)\n`,
   );
 
   /** @type {Row[]} */
@@ -909,8 +910,9 @@ export async function runBench(options, print = console.log) {
   const receiverNames = new Set(['receiver', manyName, 'receiver → Kafka']);
   const rssValues = of(rows, (r) => receiverNames.has(r.subject), 'rss');
   const rss = rssValues.length ? Math.max(...rssValues) : NaN;
-  const base = scaleCounts[0] ?? NaN;
-  const top = scaleCounts[scaleCounts.length - 1] ?? NaN;
+  // The counts asked for: one left out (too few open files) is "not run", not replaced by another.
+  const base = options.scale[0] ?? NaN;
+  const top = options.scale[options.scale.length - 1] ?? NaN;
   const at = (/** @type {number} */ count) => (/** @type {Row} */ r) => r.connections === count;
   const topRows = scaleRows.filter(at(top));
   const sum = (/** @type {number[]} */ xs) => (xs.length ? xs.reduce((x, y) => x + y, 0) : NaN);
