@@ -7,16 +7,10 @@ import type { InboundUpdate, PublishResult, UpdatePublisher } from './publisher.
 import type { ReceiverConfig } from '../config/load-settings.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
 import type { BotIdentity } from '../bots/bot.js';
+import { inboundUpdate } from '../../test/support/inbound-update.js';
 
 const bot = { idText: '42', id: 42 } as BotIdentity;
-const update = (updateId: number, type = 'message'): InboundUpdate => ({
-  bot,
-  updateId,
-  type,
-  raw: Buffer.from(`{"update_id":${updateId}}`),
-  payload: Buffer.from(`{"update_id":${updateId}}`),
-  receivedAt: 0,
-});
+const update = (updateId: number, type = 'message'): InboundUpdate => inboundUpdate(updateId, type, { bot });
 const config = (ttl = 60, timeout = 200) =>
   ({ settings: { PUBLISH_TIMEOUT_MS: timeout, DEDUP_TTL_SECONDS: ttl } }) as unknown as ReceiverConfig;
 const metrics = {

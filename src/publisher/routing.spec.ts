@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import type { BotConfig, BotRoutes } from '../config/bots.js';
 import type { InboundUpdate, PublishResult, UpdatePublisher } from './publisher.interface.js';
+import { inboundUpdate } from '../../test/support/inbound-update.js';
 import { routesTo, validateBotRoutes } from './routing.js';
 
 class QueuePublisher implements UpdatePublisher {
@@ -29,14 +30,10 @@ const botConfig = (source: string, routes?: BotRoutes): BotConfig => ({
   secret: 's',
   routes,
 });
-const update = (config: BotConfig, type: string): InboundUpdate => ({
-  bot: { index: config.index, id: 1, idText: '1', label: 'bot', routes: config.routes },
-  updateId: 1,
-  type,
-  raw: Buffer.from('{}'),
-  payload: Buffer.from('{}'),
-  receivedAt: 0,
-});
+const update = (config: BotConfig, type: string): InboundUpdate =>
+  inboundUpdate(1, type, {
+    bot: { index: config.index, id: 1, idText: '1', label: 'bot', routes: config.routes },
+  });
 
 describe('routesTo', () => {
   it("routes per bot: the bot's route if it has one, the target's own filter otherwise", () => {

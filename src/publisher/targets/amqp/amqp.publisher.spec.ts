@@ -1,19 +1,11 @@
 import { jest } from '@jest/globals';
 import { of, throwError, type Observable } from 'rxjs';
 import type { ReceiverConfig } from '../../../config/load-settings.js';
-import type { BotIdentity } from '../../../bots/bot.js';
 import { AmqpMessage, type AmqpConfirmClient } from './amqp.client.js';
 import { AmqpPublisher } from './amqp.publisher.js';
-import type { InboundUpdate } from '../../publisher.interface.js';
+import { inboundUpdate } from '../../../../test/support/inbound-update.js';
 
-const update: InboundUpdate = {
-  bot: { id: 42, idText: '42' } as BotIdentity,
-  updateId: 1001,
-  type: 'pre_checkout_query',
-  raw: Buffer.from('{"update_id":1001,"pre_checkout_query":{}}'),
-  payload: Buffer.from('{"update_id":1001,"pre_checkout_query":{}}'),
-  receivedAt: 1_700_000_000_123,
-};
+const update = inboundUpdate(1001, 'pre_checkout_query', { receivedAt: 1_700_000_000_123 });
 const config = (types?: string[]) => ({ settings: { AMQP_TYPES: types } }) as unknown as ReceiverConfig;
 
 describe('AmqpPublisher', () => {

@@ -2,18 +2,11 @@ import { EventEmitter } from 'node:events';
 import { jest } from '@jest/globals';
 import type { ClientMqtt } from '@nestjs/microservices';
 import type { ReceiverConfig } from '../../../config/load-settings.js';
-import type { BotIdentity } from '../../../bots/bot.js';
 import { MqttPublisher, topicRefusal } from './mqtt.publisher.js';
 import type { InboundUpdate } from '../../publisher.interface.js';
+import { inboundUpdate } from '../../../../test/support/inbound-update.js';
 
-const update = (type = 'message'): InboundUpdate => ({
-  bot: { index: 1, id: 42, idText: '42' } as BotIdentity,
-  updateId: 7,
-  type,
-  raw: Buffer.from('{"update_id":7,"message":{}}'),
-  payload: Buffer.from('{"update_id":7,"message":{}}'),
-  receivedAt: 0,
-});
+const update = (type = 'message'): InboundUpdate => inboundUpdate(7, type);
 const config = { settings: { MQTT_TOPIC: 'tg/{bot}/{type}' }, bots: [] } as unknown as ReceiverConfig;
 
 type Callback = (error?: Error) => void;

@@ -1,19 +1,11 @@
 import { jest } from '@jest/globals';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { ReceiverConfig } from '../../../config/load-settings.js';
-import type { BotIdentity } from '../../../bots/bot.js';
 import type { NatsStreamClient } from './nats.client.js';
 import { NatsPublisher, subjectRefusal } from './nats.publisher.js';
-import type { InboundUpdate } from '../../publisher.interface.js';
+import { inboundUpdate } from '../../../../test/support/inbound-update.js';
 
-const update: InboundUpdate = {
-  bot: { id: 42, idText: '42' } as BotIdentity,
-  updateId: 7,
-  type: 'message',
-  raw: Buffer.from('{"update_id":7,"message":{}}'),
-  payload: Buffer.from('{"update_id":7,"message":{}}'),
-  receivedAt: 0,
-};
+const update = inboundUpdate(7);
 const config = (jetstream: boolean) =>
   ({
     settings: { NATS_SUBJECT: 'tg.{bot}.{type}', NATS_JETSTREAM: jetstream, NATS_TYPES: ['message'] },

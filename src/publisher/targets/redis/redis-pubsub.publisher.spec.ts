@@ -1,7 +1,6 @@
 import { jest } from '@jest/globals';
 import type { ReceiverConfig } from '../../../config/load-settings.js';
-import type { BotIdentity } from '../../../bots/bot.js';
-import type { InboundUpdate } from '../../publisher.interface.js';
+import { inboundUpdate } from '../../../../test/support/inbound-update.js';
 import type { Redis } from 'ioredis';
 import type { RedisState } from '../../../redis/redis-state.js';
 import { RedisPubSubPublisher } from './redis-pubsub.publisher.js';
@@ -13,14 +12,7 @@ describe('RedisPubSubPublisher', () => {
       settings: { REDIS_PUBSUB_CHANNEL: 'bots:{bot}:{type}', REDIS_PUBSUB_TYPES: ['callback_query'] },
     } as unknown as ReceiverConfig;
     const sut = new RedisPubSubPublisher({ publish } as unknown as Redis, {} as RedisState, config);
-    const update: InboundUpdate = {
-      bot: { id: 42, idText: '42' } as BotIdentity,
-      updateId: 3,
-      type: 'callback_query',
-      raw: Buffer.from('{"update_id":3,"callback_query":{}}'),
-      payload: Buffer.from('{"update_id":3,"callback_query":{}}'),
-      receivedAt: 0,
-    };
+    const update = inboundUpdate(3, 'callback_query');
     await expect(sut.publish(update)).resolves.toBe('published');
     expect(publish).toHaveBeenCalledWith('bots:42:callback_query', update.payload);
     expect(sut.types).toEqual(new Set(['callback_query']));
