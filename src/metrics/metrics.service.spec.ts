@@ -2,7 +2,6 @@ import type { PerBotKind } from '../common/per-bot-kind.js';
 import { TELEGRAM_UPDATE_KINDS } from '../common/update-kinds.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import type { BotIdentity } from '../bots/bot.js';
-import type { BotRegistry } from '../bots/bot-registry.service.js';
 import { MetricsService, PER_BOT_SERIES_LIMIT, type WebhookGaugeState } from './metrics.service.js';
 
 const config = { settings: { METRICS_ENABLED: true } } as unknown as ReceiverConfig;
@@ -82,7 +81,7 @@ describe('MetricsService', () => {
     };
 
     it('false: every bot is counted in one series per kind, bot="all"', async () => {
-      const sut = new MetricsService(withPerBot(false), served(2) as BotRegistry);
+      const sut = new MetricsService(withPerBot(false), served(2));
       count(sut, bots(2));
 
       expect(await series(sut, 'updates_received_total')).toEqual([
@@ -101,7 +100,7 @@ describe('MetricsService', () => {
     });
 
     it('false: 10,000 bots share the cached cells of slot 0 (none kept per bot)', () => {
-      const sut = new MetricsService(withPerBot(false), served(10_000) as BotRegistry);
+      const sut = new MetricsService(withPerBot(false), served(10_000));
       count(sut, bots(10_000));
       const tallies = (sut as unknown as { tallies: PerBotKind<unknown> }).tallies;
       expect(tallies.size(0)).toBe(1);
@@ -110,7 +109,7 @@ describe('MetricsService', () => {
     });
 
     it('true: per-bot series however many bots are served', async () => {
-      const sut = new MetricsService(withPerBot(true), served(PER_BOT_SERIES_LIMIT + 1) as BotRegistry);
+      const sut = new MetricsService(withPerBot(true), served(PER_BOT_SERIES_LIMIT + 1));
       count(sut, bots(2));
       expect(await series(sut, 'updates_received_total')).toEqual([
         'telegram_receiver_updates_received_total{bot="100",type="message"} 1',
@@ -120,7 +119,7 @@ describe('MetricsService', () => {
 
     it('unset: per bot below 1,000 bots, folded into bot="all" at 1,000, per bot again below', async () => {
       const registry = served(PER_BOT_SERIES_LIMIT - 1);
-      const sut = new MetricsService(withPerBot(undefined), registry as BotRegistry);
+      const sut = new MetricsService(withPerBot(undefined), registry);
       const two = bots(2);
       count(sut, two);
       expect(await series(sut, 'updates_received_total')).toEqual([
@@ -161,7 +160,7 @@ describe('MetricsService', () => {
         [9, { registered: true }],
       ]);
       const registry = served(3);
-      const sut = new MetricsService(withPerBot(undefined), registry as BotRegistry);
+      const sut = new MetricsService(withPerBot(undefined), registry);
       sut.watchWebhooks(states);
       expect(await series(sut, 'webhook_registered')).toEqual([
         'telegram_receiver_webhook_registered{bot="7"} 1',

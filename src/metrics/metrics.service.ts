@@ -6,7 +6,6 @@ import { packageVersion } from '../common/package-version.js';
 import { PerBotKind } from '../common/per-bot-kind.js';
 import { metricKind } from '../common/update-kinds.js';
 import type { BotIdentity } from '../bots/bot.js';
-import { BotRegistry } from '../bots/bot-registry.service.js';
 import { ComputedGauge, FastCounter, FastHistogram, type MetricValue } from './tally.js';
 
 /** Why a webhook request was not published. */
@@ -22,6 +21,11 @@ export type RejectReason =
   | 'shutting_down';
 
 const PREFIX = 'telegram_receiver_';
+
+/** How many bots are served (the BotRegistry's size). */
+export interface BotCount {
+  readonly size: number;
+}
 
 /**
  * With METRICS_PER_BOT unset, from this many bots served on every bot's updates are counted in
@@ -121,7 +125,7 @@ export class MetricsService {
 
   constructor(
     @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
-    @Optional() private readonly bots?: BotRegistry,
+    @Optional() private readonly bots?: BotCount,
   ) {
     this.enabled = config.settings.METRICS_ENABLED;
     this.perBotSetting = config.settings.METRICS_PER_BOT;
