@@ -7,7 +7,6 @@ import { lastValueFrom } from 'rxjs';
 import { ReceiverConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/load-settings.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
-import { FakeBotApi } from '../../test/support/fake-bot-api.js';
 import { UPDATE_PUBLISHERS } from './publisher.constants.js';
 import type { UpdatePublisher } from './publisher.interface.js';
 import { PublisherModule } from './publisher.module.js';
@@ -17,8 +16,6 @@ import { EmbeddedMqttBroker } from './targets/mqtt/embedded-mqtt-broker.js';
 import { MQTT_CLIENT } from './targets/mqtt/mqtt.constants.js';
 import { NatsStreamClient } from './targets/nats/nats.client.js';
 import { NATS_CLIENT } from './targets/nats/nats.constants.js';
-
-const TOKEN = '777001:AAH_lifecycle-test-token';
 
 /** A loopback port nothing listens on: a broker that is down, refusing at once. */
 async function closedPort(): Promise<number> {
@@ -44,12 +41,9 @@ async function bootAndClose(
   watched: Record<string, { prototype: { close(): unknown } }>,
   whileUp: (app: NestFastifyApplication) => Promise<void> = () => Promise.resolve(),
 ): Promise<Closed[]> {
-  // The bot is identified (getMe) at boot: BotsModule comes with MetricsModule.
-  const api = await FakeBotApi.start({ bots: [{ token: TOKEN, id: 777001, username: 'lifecycle_bot' }] });
   const config = loadConfig({
     ENV_FILE: '/nonexistent/.env',
-    TELEGRAM_TOKEN: TOKEN,
-    TELEGRAM_API_URL: api.url,
+    TELEGRAM_TOKEN: '777001:AAH_lifecycle-test-token',
     TELEGRAM_SET_WEBHOOK: 'false',
     TELEGRAM_DELETE_WEBHOOK: 'false',
     WEBHOOK_SECRET: 'lifecycle_secret',
@@ -86,7 +80,6 @@ async function bootAndClose(
   } finally {
     await app.close();
     for (const spy of spies) spy.mockRestore();
-    await api.close();
   }
   return closed;
 }
