@@ -3,6 +3,7 @@
 // check, RPUSH of the raw body, 200 only after the write. The receiver is measured against it.
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import { stopOnSigterm } from './peer.mjs';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const queue = process.env.REDIS_QUEUE_NAME ?? 'telegram_bot';
@@ -17,11 +18,4 @@ app.post('/hook', async (request, reply) => {
 });
 await app.listen({ port: Number(process.env.WEBHOOK_PORT), host: '127.0.0.1' });
 console.log('Receiving (floor)');
-process.on(
-  'SIGTERM',
-  () =>
-    void app
-      .close()
-      .then(() => redis.quit())
-      .then(() => process.exit(0)),
-);
+stopOnSigterm(() => app.close(), redis);

@@ -6,12 +6,8 @@
 import Fastify from 'fastify';
 import { Bot, webhookCallback } from 'grammy';
 import { Redis } from 'ioredis';
+import { env, stopOnSigterm } from './peer.mjs';
 
-const env = (/** @type {string} */ name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const redis = new Redis(env('REDIS_URL'));
 const queue = env('REDIS_QUEUE_NAME');
 // getMe (bot.init, on the first update) goes to the bench's stub Bot API.
@@ -23,11 +19,4 @@ const app = Fastify();
 app.post('/hook', webhookCallback(bot, 'fastify', { secretToken: env('WEBHOOK_SECRET') }));
 await app.listen({ port: Number(env('WEBHOOK_PORT')), host: '127.0.0.1' });
 console.log('Receiving (grammY)');
-process.on(
-  'SIGTERM',
-  () =>
-    void app
-      .close()
-      .then(() => redis.quit())
-      .then(() => process.exit(0)),
-);
+stopOnSigterm(() => app.close(), redis);

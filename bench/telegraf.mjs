@@ -7,12 +7,8 @@
 import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { Telegraf } from 'telegraf';
+import { env, stopOnSigterm } from './peer.mjs';
 
-const env = (/** @type {string} */ name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const redis = new Redis(env('REDIS_URL'));
 const queue = env('REDIS_QUEUE_NAME');
 // setWebhook (here) and getMe (on the first update) go to the bench's stub Bot API.
@@ -28,8 +24,4 @@ const webhook = await bot.createWebhook({
 // The README passes `webhook` itself; node:http ignores the promise it returns either way.
 const server = createServer((req, res) => void webhook(req, res));
 server.listen(Number(env('WEBHOOK_PORT')), '127.0.0.1', () => console.log('Receiving (Telegraf)'));
-process.on('SIGTERM', () =>
-  server.close(() => {
-    void redis.quit().then(() => process.exit(0));
-  }),
-);
+stopOnSigterm(() => new Promise((resolve) => server.close(resolve)), redis);
