@@ -76,6 +76,8 @@ describe('BOTS_FILE hot reload', () => {
 
     writeFileSync(file, botsYaml(entry(SHOP, 'shop'), entry(HELP, 'help')));
     await waitUntil(async () => (await deliver('help', 2)) === 200);
+    // Routed first, so Telegram's first delivery finds the bot; its webhook is set right after.
+    await waitUntil(() => api.calls('setWebhook', HELP.token).length > 0);
     expect(api.calls('setWebhook', HELP.token)[0]?.params).toMatchObject({
       url: 'https://reload.example.com/help',
       secret_token: 'help_secret',
@@ -98,6 +100,11 @@ describe('BOTS_FILE hot reload', () => {
     writeFileSync(file, botsYaml(entry(SHOP, 'store')));
     await waitUntil(async () => (await deliver('store')) === 200);
     expect(await deliver('shop', 2)).toBe(404);
+    await waitUntil(() =>
+      api
+        .calls('setWebhook', SHOP.token)
+        .some((call) => call.params.url === 'https://reload.example.com/store'),
+    );
     expect(api.calls('setWebhook', SHOP.token).at(-1)?.params).toMatchObject({
       url: 'https://reload.example.com/store',
       secret_token: 'store_secret',
