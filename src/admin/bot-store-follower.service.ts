@@ -6,6 +6,7 @@ import { BotCipherError } from '../bots/store/bot-cipher.js';
 import { BotStore, type StoreChange } from '../bots/store/bot-store.service.js';
 import type { StoredBot } from '../bots/store/stored-bot.js';
 import { errorMessage } from '../common/error-message.js';
+import { plainRoutes } from '../config/bots.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { BotChangeError, RuntimeBots, sameConfig, type BotSetChange } from './runtime-bots.service.js';
@@ -193,9 +194,7 @@ export function storedFrom(bot: Bot, entry?: Readonly<Record<string, unknown>>):
       redis_queue: bot.redisQueue,
       mqtt_topic: bot.mqttTopic,
       kafka_topic: bot.kafkaTopic,
-      routes: bot.routes
-        ? Object.fromEntries([...bot.routes].map(([t, kinds]) => [t, kinds === 'all' ? 'all' : [...kinds]]))
-        : undefined,
+      routes: plainRoutes(bot.routes),
     },
   };
 }

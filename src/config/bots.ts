@@ -42,6 +42,16 @@ export interface BotConfig {
 /** Target name → update kinds routed to it, or `'all'`. An empty set routes nothing there. */
 export type BotRoutes = ReadonlyMap<string, ReadonlySet<string> | 'all'>;
 
+/** Routes as JSON writes them, as a `routes` entry of BOTS_FILE says them: target → `all` or its kinds. */
+export type PlainRoutes = Readonly<Record<string, readonly string[] | 'all'>>;
+
+export function plainRoutes(routes: BotRoutes | undefined): PlainRoutes | undefined {
+  if (routes === undefined) return undefined;
+  return Object.fromEntries(
+    [...routes].map(([target, kinds]) => [target, kinds === 'all' ? 'all' : [...kinds]]),
+  );
+}
+
 interface BotEntry {
   token?: unknown;
   endpoint?: unknown;

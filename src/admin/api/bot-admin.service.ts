@@ -14,7 +14,7 @@ import { BotStore } from '../../bots/store/bot-store.service.js';
 import type { StoredBot } from '../../bots/store/stored-bot.js';
 import { errorMessage } from '../../common/error-message.js';
 import { ADMIN_PATHS } from '../../config/admin-settings.js';
-import { resolveBotEntries, type BotConfig } from '../../config/bots.js';
+import { plainRoutes, resolveBotEntries, type BotConfig } from '../../config/bots.js';
 import { RECEIVER_CONFIG } from '../../config/config.constants.js';
 import type { ReceiverConfig } from '../../config/load-settings.js';
 import { WebhookRegistrar } from '../../registration/webhook-registrar.service.js';
@@ -240,11 +240,7 @@ export class BotAdmin {
       redis_queue: bot.redisQueue,
       mqtt_topic: bot.mqttTopic,
       kafka_topic: bot.kafkaTopic,
-      routes: bot.routes
-        ? Object.fromEntries(
-            [...bot.routes].map(([target, kinds]) => [target, kinds === 'all' ? 'all' : [...kinds]]),
-          )
-        : undefined,
+      routes: plainRoutes(bot.routes),
       webhook: {
         registered: state?.registered,
         pending_update_count: state?.pendingUpdateCount,

@@ -1,4 +1,4 @@
-import type { BotConfig, BotRoutes } from '../../config/bots.js';
+import { plainRoutes, type BotConfig, type BotRoutes, type PlainRoutes } from '../../config/bots.js';
 import { type BotCipher } from './bot-cipher.js';
 
 /**
@@ -33,7 +33,7 @@ interface BotRecord {
   readonly redis_queue?: string;
   readonly mqtt_topic?: string;
   readonly kafka_topic?: string;
-  readonly routes?: Readonly<Record<string, readonly string[] | 'all'>>;
+  readonly routes?: PlainRoutes;
   readonly entry: Readonly<Record<string, unknown>>;
 }
 
@@ -57,9 +57,7 @@ export function encodeBot(bot: StoredBot, cipher: BotCipher): string {
     redis_queue: config.redisQueue,
     mqtt_topic: config.mqttTopic,
     kafka_topic: config.kafkaTopic,
-    routes: config.routes
-      ? Object.fromEntries([...config.routes].map(([t, kinds]) => [t, kinds === 'all' ? 'all' : [...kinds]]))
-      : undefined,
+    routes: plainRoutes(config.routes),
     entry: withoutSecrets(bot.entry),
   };
   return JSON.stringify(record);
