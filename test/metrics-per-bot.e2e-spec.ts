@@ -2,13 +2,8 @@
  * METRICS_PER_BOT, as Prometheus scrapes it: a `bot` label per bot, or one `bot="all"` series per
  * kind (the default from 1,000 bots on is checked by bots-scale.e2e-spec.ts).
  */
-import { Injectable } from '@nestjs/common';
-import type {
-  PublisherHealth,
-  PublishResult,
-  UpdatePublisher,
-} from '../src/publisher/publisher.interface.js';
 import { startApp, writeBotsFile } from './support/app.js';
+import { SinkPublisher } from './support/sink-publisher.js';
 import { FakeBotApi, realisticUpdate } from './support/fake-bot-api.js';
 
 const BOTS = [
@@ -16,20 +11,6 @@ const BOTS = [
   { token: '730002:AAH_metrics-per-bot-two', id: 730002, username: 'two_bot' },
   { token: '730003:AAH_metrics-per-bot-three', id: 730003, username: 'three_bot' },
 ];
-
-/** A target that takes every update at once. */
-@Injectable()
-class SinkPublisher implements UpdatePublisher {
-  readonly name = 'sink';
-
-  publish(): Promise<PublishResult> {
-    return Promise.resolve('published');
-  }
-
-  health(): PublisherHealth {
-    return { up: true };
-  }
-}
 
 describe('METRICS_PER_BOT', () => {
   let api: FakeBotApi;

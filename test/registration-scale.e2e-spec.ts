@@ -3,34 +3,15 @@
  * once, and a 429 for one bot holds back that bot alone, for its `retry_after`, while the others
  * go on registering.
  */
-import { Injectable } from '@nestjs/common';
-import type {
-  PublisherHealth,
-  PublishResult,
-  UpdatePublisher,
-} from '../src/publisher/publisher.interface.js';
 import { BOT_API_CONCURRENCY } from '../src/telegram/telegram.client.js';
 import { startApp, writeBotsFile } from './support/app.js';
+import { SinkPublisher } from './support/sink-publisher.js';
 import { FakeBotApi, type FakeBot } from './support/fake-bot-api.js';
 
 const BOTS = 300;
 /** Each Bot API answer takes this long, so calls pile up to the bound. */
 const API_DELAY_MS = 100;
 const RETRY_AFTER_S = 3;
-
-/** A target that takes every update at once. */
-@Injectable()
-class SinkPublisher implements UpdatePublisher {
-  readonly name = 'sink';
-
-  publish(): Promise<PublishResult> {
-    return Promise.resolve('published');
-  }
-
-  health(): PublisherHealth {
-    return { up: true };
-  }
-}
 
 const bots: FakeBot[] = Array.from({ length: BOTS }, (_, i) => ({
   token: `${740_000_000 + i}:AAH_registration-scale-${i}`,
