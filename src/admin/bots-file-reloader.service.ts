@@ -23,9 +23,6 @@ import { BotChangeError, RuntimeBots, sameConfig } from './runtime-bots.service.
 
 /** Events of one save (an editor's write-and-rename, Kubernetes' symlink swap) come together: read once after them. */
 const SETTLE_MS = 100;
-/** getMe for the bots a reload adds, this many at once. */
-const IDENTIFY_CONCURRENCY = BOT_API_CONCURRENCY;
-
 /**
  * BOTS_FILE, followed while running: on a change of the file — edited in place, replaced, or
  * swapped by Kubernetes, which mounts a ConfigMap or Secret as a symlink into a `..data`
@@ -132,7 +129,7 @@ export class BotsFileReloader implements OnApplicationBootstrap, OnApplicationSh
     }
     const added: Bot[] = [];
     // Every new bot identified before anything changes: one the Bot API refuses refuses the file.
-    await forEachLimited(fresh, IDENTIFY_CONCURRENCY, async (config) => {
+    await forEachLimited(fresh, BOT_API_CONCURRENCY, async (config) => {
       added.push(await this.identifier.lookUp(config));
     });
     await this.runtime.apply({ added, removed, changed, name: `file-${name}` });

@@ -7,7 +7,8 @@ import type { BotConfig } from '../config/bots.js';
 import { botSecrets, knownSecrets } from '../logging/secret-scrubber.js';
 import type { UpdatePublisher } from '../publisher/publisher.interface.js';
 import { UPDATE_PUBLISHERS } from '../publisher/publisher.constants.js';
-import { REGISTRATION_CONCURRENCY, WebhookRegistrar } from '../registration/webhook-registrar.service.js';
+import { BOT_API_CONCURRENCY } from '../telegram/telegram.client.js';
+import { WebhookRegistrar } from '../registration/webhook-registrar.service.js';
 import { WebhookRemover } from '../registration/webhook-remover.service.js';
 import { WebhookStates } from '../registration/webhook-states.js';
 
@@ -113,8 +114,8 @@ export class RuntimeBots {
         .map(({ after }) => ({ bot: after, force: true })),
     ];
     await Promise.all([
-      forEachLimited(registrations, REGISTRATION_CONCURRENCY, ({ bot, force }) => this.register(bot, force)),
-      forEachLimited(removed, REGISTRATION_CONCURRENCY, async (bot) => {
+      forEachLimited(registrations, BOT_API_CONCURRENCY, ({ bot, force }) => this.register(bot, force)),
+      forEachLimited(removed, BOT_API_CONCURRENCY, async (bot) => {
         this.states.forget(bot);
         await this.remover.removeWebhook(bot, change.name, change.dropPending);
       }),

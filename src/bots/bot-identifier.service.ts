@@ -10,9 +10,6 @@ import type { Bot } from './bot.js';
 import { BotRegistry } from './bot-registry.service.js';
 import { StartupError } from './startup.error.js';
 
-/** How many bots are identified (getMe) at once at start-up. */
-const IDENTIFY_CONCURRENCY = BOT_API_CONCURRENCY;
-
 /**
  * Asks getMe who each configured bot is and adds it to the registry — at start-up for the service
  * (webhook and polling alike, before anything routes to a bot), on demand for the CLI.
@@ -27,7 +24,7 @@ export class BotIdentifier implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     const bots: Bot[] = [];
-    await forEachLimited(this.config.bots, IDENTIFY_CONCURRENCY, async (config) => {
+    await forEachLimited(this.config.bots, BOT_API_CONCURRENCY, async (config) => {
       bots.push(await this.lookUp(config));
     });
     // One swap of the routing table for all of them, not one copy of it per bot.

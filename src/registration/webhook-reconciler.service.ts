@@ -5,9 +5,9 @@ import { errorMessage } from '../common/error-message.js';
 import { forEachLimited } from '../common/for-each-limited.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
-import { TelegramClient } from '../telegram/telegram.client.js';
+import { BOT_API_CONCURRENCY, TelegramClient } from '../telegram/telegram.client.js';
 import type { WebhookInfo } from '../telegram/telegram.types.js';
-import { REGISTRATION_CONCURRENCY, WebhookRegistrar } from './webhook-registrar.service.js';
+import { WebhookRegistrar } from './webhook-registrar.service.js';
 import { WebhookStates } from './webhook-states.js';
 
 /**
@@ -46,7 +46,7 @@ export class WebhookReconciler implements OnApplicationBootstrap {
   }
 
   async reconcile(): Promise<void> {
-    await forEachLimited(this.registry.all(), REGISTRATION_CONCURRENCY, async (bot) => {
+    await forEachLimited(this.registry.all(), BOT_API_CONCURRENCY, async (bot) => {
       try {
         const info = await this.telegram.call<WebhookInfo>(bot.token, 'getWebhookInfo', {});
         // A bot removed or changed since this round began is not this round's to set again.

@@ -13,9 +13,6 @@ import { loadWebhookTls } from '../tls/webhook-tls.js';
 import { NGROK_DOMAIN, resolveWebhookDomain } from './ngrok.js';
 import { WebhookStates } from './webhook-states.js';
 
-/** How many webhooks are registered (or read, or deleted) at once. */
-export const REGISTRATION_CONCURRENCY = BOT_API_CONCURRENCY;
-
 /**
  * Registers every bot's webhook at start-up (once its bot was identified) — idempotently, so many
  * replicas starting together call setWebhook once. Also what the reconciler and the CLI register with.
@@ -44,7 +41,7 @@ export class WebhookRegistrar implements OnModuleInit {
     // In polling mode the webhook is the poller's business (POLLING_DELETE_WEBHOOK), not ours.
     if (!this.managing) return;
     await this.prepare();
-    await forEachLimited(this.registry.all(), REGISTRATION_CONCURRENCY, (bot) => this.ensureRegistered(bot));
+    await forEachLimited(this.registry.all(), BOT_API_CONCURRENCY, (bot) => this.ensureRegistered(bot));
   }
 
   /** Resolves, once, what registering needs: the public domain (ngrok) and the certificate to upload. */

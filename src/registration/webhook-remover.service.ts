@@ -7,10 +7,10 @@ import { forEachLimited } from '../common/for-each-limited.js';
 import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { REDIS_CONNECTION } from '../redis/redis.constants.js';
-import { TelegramClient } from '../telegram/telegram.client.js';
+import { BOT_API_CONCURRENCY, TelegramClient } from '../telegram/telegram.client.js';
 import { WebhookLease } from './webhook-lease.service.js';
 import { WebhookReconciler } from './webhook-reconciler.service.js';
-import { REGISTRATION_CONCURRENCY, WebhookRegistrar } from './webhook-registrar.service.js';
+import { WebhookRegistrar } from './webhook-registrar.service.js';
 
 /** How long the replica that claimed a bot's removal holds the claim: the others skip it meanwhile. */
 const REMOVAL_CLAIM_MS = 60_000;
@@ -81,7 +81,7 @@ export class WebhookRemover implements OnModuleDestroy {
       this.logger.log('Other replicas still serve these bots: webhook kept');
       return;
     }
-    await forEachLimited(this.registry.all(), REGISTRATION_CONCURRENCY, async (bot) => {
+    await forEachLimited(this.registry.all(), BOT_API_CONCURRENCY, async (bot) => {
       try {
         // One attempt with a short timeout: shutdown must not wait on the Bot API's retries.
         await this.telegram.call(bot.token, 'deleteWebhook', { drop_pending_updates: false }, 5000);
