@@ -1,3 +1,5 @@
+import type { BotIdentity } from '../bots/bot.js';
+
 /**
  * Expands `{bot}` and `{type}` in a topic, subject, channel or routing-key template. The bot part
  * is expanded once per bot and cached, so the hot path does one replacement.
@@ -14,6 +16,26 @@ export class TopicTemplate {
       this.perBot.set(botId, parts);
     }
     return parts.length === 1 ? (parts[0] as string) : parts.join(type);
+  }
+}
+
+/**
+ * A target's topic for each bot: the bot's own template (`mqtt_topic`, `kafka_topic`), parsed at
+ * its first use — for bots added while running too — else the target's own. Kept by bot index,
+ * which the registry never hands to another bot nor to a changed configuration.
+ */
+export class BotTopics {
+  private readonly own: (TopicTemplate | undefined)[] = [];
+
+  constructor(
+    private readonly fallback: TopicTemplate,
+    private readonly ownTemplate: (bot: BotIdentity) => string | undefined,
+  ) {}
+
+  of(bot: BotIdentity): TopicTemplate {
+    const own = this.ownTemplate(bot);
+    if (own === undefined) return this.fallback;
+    return (this.own[bot.index] ??= new TopicTemplate(own));
   }
 }
 

@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import type { BotIdentity } from '../../../bots/bot.js';
 import { BotRegistry } from '../../../bots/bot-registry.service.js';
 import { RECEIVER_CONFIG } from '../../../config/config.constants.js';
 import type { ReceiverConfig } from '../../../config/load-settings.js';
@@ -9,7 +8,7 @@ import type {
   PublishResult,
   UpdatePublisher,
 } from '../../publisher.interface.js';
-import { TopicTemplate } from '../../topic-template.js';
+import { BotTopics, TopicTemplate } from '../../topic-template.js';
 import { KafkaConnection } from './kafka.connection.js';
 import { recordKeyId } from './record-key.js';
 
@@ -25,27 +24,26 @@ import { recordKeyId } from './record-key.js';
 export class KafkaPublisher implements UpdatePublisher, OnApplicationBootstrap {
   readonly name = 'kafka';
   readonly types?: ReadonlySet<string>;
-  private readonly topic: TopicTemplate;
-  /** Each bot's own `kafka_topic`, by bot index. */
-  private readonly perBotTopics: (TopicTemplate | undefined)[] = [];
+  private readonly topics: BotTopics;
 
   constructor(
     private readonly connection: KafkaConnection,
     private readonly bots: BotRegistry,
     @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
   ) {
-    this.topic = new TopicTemplate(config.settings.KAFKA_TOPIC);
+    this.topics = new BotTopics(new TopicTemplate(config.settings.KAFKA_TOPIC), (bot) => bot.kafkaTopic);
     if (config.settings.KAFKA_TYPES) this.types = new Set(config.settings.KAFKA_TYPES);
   }
 
   /**
    * Checks, once getMe has told every bot's id, the topics known before any update arrives: each
-   * bot's, unless its template names `{type}` (those are checked at their first update).
+   * bot's, unless its template names `{type}` (those, and the topics of bots added while running,
+   * are checked at their first record).
    */
   async onApplicationBootstrap(): Promise<void> {
     const topics = new Set<string>();
     for (const bot of this.bots.all()) {
-      const template = this.templateOf(bot.identity);
+      const template = this.topics.of(bot.identity);
       if (!template.template.includes('{type}')) topics.add(template.render(bot.idText, ''));
     }
     await this.connection.expectTopics([...topics]);
@@ -53,7 +51,7 @@ export class KafkaPublisher implements UpdatePublisher, OnApplicationBootstrap {
 
   publish(update: InboundUpdate): Promise<PublishResult> {
     const bot = update.bot.idText;
-    const topic = this.templateOf(update.bot).render(bot, update.type);
+    const topic = this.topics.of(update.bot).render(bot, update.type);
     const id = recordKeyId(update.raw, update.type);
     return this.connection
       .send(topic, {
@@ -62,16 +60,6 @@ export class KafkaPublisher implements UpdatePublisher, OnApplicationBootstrap {
         headers: { bot, update_id: String(update.updateId), type: update.type },
       })
       .then(published);
-  }
-
-  /**
-   * The bot's own `kafka_topic`, parsed at its first use — for bots added while running too (their
-   * topic is then checked at its first record) — else KAFKA_TOPIC. By index, which the registry
-   * never hands to another bot nor to a changed configuration.
-   */
-  private templateOf(bot: BotIdentity): TopicTemplate {
-    if (bot.kafkaTopic === undefined) return this.topic;
-    return (this.perBotTopics[bot.index] ??= new TopicTemplate(bot.kafkaTopic));
   }
 
   health(): PublisherHealth {

@@ -11,7 +11,7 @@ import type {
   PublishResult,
   UpdatePublisher,
 } from '../../publisher.interface.js';
-import { TopicTemplate } from '../../topic-template.js';
+import { BotTopics, TopicTemplate } from '../../topic-template.js';
 import { MQTT_CLIENT } from './mqtt.constants.js';
 
 /** QoS 1: the publish is confirmed when the broker's PUBACK arrives. */
@@ -85,8 +85,7 @@ function failUnconfirmed(mqtt: MqttClient): void {
 export class MqttPublisher implements UpdatePublisher {
   readonly name = 'mqtt';
   readonly types?: ReadonlySet<string>;
-  private readonly topic: TopicTemplate;
-  private readonly perBotTopics = new Map<number, TopicTemplate>();
+  private readonly topics: BotTopics;
   /** The mqtt.js client whose dropped connections fail its unconfirmed publishes. */
   private watched?: MqttClient;
 
@@ -94,14 +93,12 @@ export class MqttPublisher implements UpdatePublisher {
     @Inject(MQTT_CLIENT) private readonly client: ClientMqtt,
     @Inject(RECEIVER_CONFIG) config: ReceiverConfig,
   ) {
-    this.topic = new TopicTemplate(config.settings.MQTT_TOPIC);
+    this.topics = new BotTopics(new TopicTemplate(config.settings.MQTT_TOPIC), (bot) => bot.mqttTopic);
     if (config.settings.MQTT_TYPES) this.types = new Set(config.settings.MQTT_TYPES);
   }
 
   publish(update: InboundUpdate): Promise<PublishResult> {
-    const own = update.bot.mqttTopic;
-    const template = own === undefined ? this.topic : this.ownTopic(update.bot.index, own);
-    const topic = template.render(update.bot.idText, update.type);
+    const topic = this.topics.of(update.bot).render(update.bot.idText, update.type);
     const refusal = topicRefusal(topic);
     if (refusal !== undefined) return Promise.reject(new Error(`not sent: ${refusal}`));
     const mqtt = this.connection();
@@ -115,19 +112,6 @@ export class MqttPublisher implements UpdatePublisher {
         else reject(new Error(describeError(error)));
       });
     });
-  }
-
-  /**
-   * The bot's own `mqtt_topic`, parsed at its first update — for bots added while running too. By
-   * index, which the registry never hands to another bot nor to a changed configuration.
-   */
-  private ownTopic(index: number, topic: string): TopicTemplate {
-    let template = this.perBotTopics.get(index);
-    if (template === undefined) {
-      template = new TopicTemplate(topic);
-      this.perBotTopics.set(index, template);
-    }
-    return template;
   }
 
   health(): PublisherHealth {
