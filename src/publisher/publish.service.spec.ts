@@ -16,6 +16,7 @@ const config = (ttl = 60, timeout = 200) =>
 const metrics = {
   updatePublished: jest.fn(),
   publishFailed: jest.fn(),
+  updateDuplicate: jest.fn(),
   watchTargets: jest.fn(),
 } as unknown as MetricsService;
 
@@ -55,7 +56,12 @@ describe('PublishService', () => {
   });
 
   it('names the targets that had not confirmed when PUBLISH_TIMEOUT_MS runs out, and counts each once', async () => {
-    const counted = { updatePublished: jest.fn(), publishFailed: jest.fn(), watchTargets: jest.fn() };
+    const counted = {
+      updatePublished: jest.fn(),
+      publishFailed: jest.fn(),
+      updateDuplicate: jest.fn(),
+      watchTargets: jest.fn(),
+    };
     let failLate: (error: Error) => void = () => undefined;
     const fast = target('fast', () => Promise.resolve('published'));
     const slow = target('slow', () => new Promise<PublishResult>((_resolve, reject) => (failLate = reject)));

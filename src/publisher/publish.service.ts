@@ -6,6 +6,7 @@ import { RECEIVER_CONFIG } from '../config/config.constants.js';
 import type { ReceiverConfig } from '../config/load-settings.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { DedupStore } from './dedup.store.js';
+import { Deadlines } from './deadlines.js';
 import { PublishError } from './publish.error.js';
 import { namesKind, routesTo } from './routing.js';
 import { DEDUP_STORE, UPDATE_PUBLISHERS } from './publisher.constants.js';
@@ -28,6 +29,8 @@ const STALE_IN_FLIGHT_MS = 60_000;
 export class PublishService {
   private readonly logger = new Logger(PublishService.name);
   private readonly timeoutMs: number;
+  /** PUBLISH_TIMEOUT_MS of every publish under way, on one timer. */
+  private readonly deadlines: Deadlines;
   private readonly dedupEnabled: boolean;
   /** Copies of an update that arrive while it is being published wait for that publish instead. */
   private readonly inFlight = new Map<string, InFlight>();
@@ -45,6 +48,7 @@ export class PublishService {
     private readonly metrics: MetricsService,
   ) {
     this.timeoutMs = config.settings.PUBLISH_TIMEOUT_MS;
+    this.deadlines = new Deadlines(this.timeoutMs);
     this.dedupEnabled = config.settings.DEDUP_TTL_SECONDS > 0;
     metrics.watchTargets(publishers);
   }
@@ -81,7 +85,7 @@ export class PublishService {
     // Without dedup, or when every target deduplicates atomically itself (the Redis queue's claim
     // and enqueue), there is nothing to coordinate here: copies are settled by the target.
     if (!this.dedupEnabled || delivery.targets.every(deduplicatesItself)) {
-      return this.guard(delivery, this.deliver(delivery, update));
+      return this.guard(update, delivery, this.deliver(delivery, update));
     }
     const key = `${update.bot.idText}:${update.updateId}`;
     const running = this.inFlight.get(key);
@@ -90,6 +94,7 @@ export class PublishService {
     // stuck for longer than STALE_IN_FLIGHT_MS is given up on and published anew.
     if (running && Date.now() - running.startedAt < STALE_IN_FLIGHT_MS) {
       return this.guard(
+        update,
         running.delivery,
         running.promise.then(() => 'duplicate' as const),
         false,
@@ -102,7 +107,7 @@ export class PublishService {
       () => this.forget(key, entry),
       () => this.forget(key, entry),
     );
-    return this.guard(delivery, promise);
+    return this.guard(update, delivery, promise);
   }
 
   private forget(key: string, entry: InFlight): void {
@@ -171,11 +176,16 @@ export class PublishService {
    * Bounds a publish by PUBLISH_TIMEOUT_MS. When time runs out, the PublishError names the targets
    * that had not confirmed (or the dedup store, when it was the slow part), and each such target
    * is counted in publish_failures_total — `count` is false for a copy waiting on another's publish,
-   * which counts for both.
+   * which counts for both. A duplicate is counted in updates_duplicate_total.
    */
-  private guard<T>(delivery: Delivery, operation: Promise<T>, count = true): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+  private guard(
+    update: InboundUpdate,
+    delivery: Delivery,
+    operation: Promise<PublishResult>,
+    count = true,
+  ): Promise<PublishResult> {
+    return new Promise((resolve, reject) => {
+      const deadline = this.deadlines.add(() => {
         const slow = delivery.stage === 'publishing' ? delivery.pending() : [];
         if (count && !delivery.timedOut) {
           delivery.timedOut = true;
@@ -183,14 +193,15 @@ export class PublishService {
         }
         const names = slow.length > 0 ? slow.map((t) => t.name).join(', ') : 'dedup';
         reject(new PublishError(names, `no confirmation within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+      });
       operation.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
+        (result) => {
+          this.deadlines.settle(deadline);
+          if (result === 'duplicate') this.metrics.updateDuplicate(update.bot, update.type);
+          resolve(result);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          this.deadlines.settle(deadline);
           reject(error instanceof PublishError ? error : new PublishError('publish', errorMessage(error)));
         },
       );
