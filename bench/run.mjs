@@ -16,9 +16,11 @@
 //   node bench/run.mjs [--duration 10] [--rounds 5] [--connections 64] [--bots 1000] [--smoke]
 //                      [--scale 64,1000,4000] [--only floor,receiver,many,kafka,grammy,telegraf,scale,dedup]
 //   BENCH_GENERATOR=autocannon forces autocannon even where wrk is installed.
+//   BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" starts the servers with those node options, and
+//   BENCH_SERVER_OUT=FILE appends what they print to FILE (profiling a run).
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -306,6 +308,14 @@ async function startServer(script, env) {
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));
+  // BENCH_SERVER_OUT=FILE: what the servers print (under BENCH_NODE_ARGS=--trace-gc-nvp, say) is
+  // appended there too.
+  const out = process.env.BENCH_SERVER_OUT;
+  if (out) {
+    const copy = createWriteStream(out, { flags: 'a' });
+    child.stdout.pipe(copy);
+    child.stderr.pipe(copy);
+  }
   const deadline = Date.now() + 60_000;
   while (!output.includes('Receiving')) {
     if (child.exitCode !== null || Date.now() > deadline)
