@@ -55,9 +55,10 @@ export class Deadlines {
   private readonly fire = (): void => {
     this.timer = undefined;
     const now = performance.now();
+    // In order of `at`: the first not yet due ends the round (settled ones after it dropSettled skips).
     while (this.head < this.entries.length) {
       const first = this.entries[this.head] as Deadline;
-      if (first.expire !== undefined && first.at > now) break;
+      if (first.at > now) break;
       this.head++;
       const expire = first.expire;
       first.expire = undefined;
