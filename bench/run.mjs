@@ -312,9 +312,11 @@ async function startServer(script, env) {
   // appended there too.
   const out = process.env.BENCH_SERVER_OUT;
   if (out) {
+    // Two sources into one file: neither ends it (the other may still write); it closes with the child.
     const copy = createWriteStream(out, { flags: 'a' });
-    child.stdout.pipe(copy);
-    child.stderr.pipe(copy);
+    child.stdout.pipe(copy, { end: false });
+    child.stderr.pipe(copy, { end: false });
+    child.once('close', () => copy.end());
   }
   const deadline = Date.now() + 60_000;
   while (!output.includes('Receiving')) {
