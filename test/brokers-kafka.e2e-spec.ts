@@ -241,7 +241,10 @@ describe('Kafka target', () => {
       const first = current;
       current = undefined;
       await first.stop();
-      // Each update is answered 200 once: these are the ones the lost cluster took.
+      // Each update is answered 200 once: these are the ones the lost cluster took, counted once the
+      // requests sent before it stopped have their answers (an ack of its last moments still on the
+      // way to the sender is one of them) and before there is a cluster again.
+      await sender.inFlightAnswered();
       const takenByFirst = sender.answered[200] ?? 0;
 
       const started = Date.now();

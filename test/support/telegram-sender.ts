@@ -67,6 +67,8 @@ export class TelegramSender {
   private readonly pumps = new Set<() => void>();
   /** Requests in flight over all send() calls, so concurrent calls share the `connections` limit. */
   private inFlight = 0;
+  /** The requests in flight, each settled once its answer is counted in `answered`. */
+  private readonly unanswered = new Set<Promise<void>>();
   private closed = false;
   /**
    * Answers per HTTP status (and `error`) over every send() so far, counted as they come: a fault
@@ -163,8 +165,9 @@ export class TelegramSender {
           this.inFlight += 1;
           delivery.attempts += 1;
           result.attempts += 1;
-          void this.attempt(delivery.body).then((outcome) => {
+          const answer = this.attempt(delivery.body).then((outcome) => {
             this.inFlight -= 1;
+            this.unanswered.delete(answer);
             const key = 'status' in outcome ? outcome.status : 'error';
             result.statusCounts[key] = (result.statusCounts[key] ?? 0) + 1;
             this.answered[key] = (this.answered[key] ?? 0) + 1;
@@ -176,6 +179,7 @@ export class TelegramSender {
             }
             for (const next of [...this.pumps]) next();
           });
+          this.unanswered.add(answer);
         }
       };
 
@@ -187,6 +191,15 @@ export class TelegramSender {
       this.pumps.add(pump);
       pump();
     });
+  }
+
+  /**
+   * Resolves once every request in flight now has its answer counted in `answered`; requests started
+   * later are not waited for. Called after a broker is stopped, every update the broker acknowledged
+   * has then been answered 200: a request started later reached the webhook with the broker gone.
+   */
+  async inFlightAnswered(): Promise<void> {
+    await Promise.all([...this.unanswered]);
   }
 
   /** Gives up every pending delivery, aborts requests in flight and closes the keep-alive sockets. */
