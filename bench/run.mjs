@@ -5,7 +5,8 @@
 // webhook callbacks pushing each update to Redis — loaded in turn by the same generator (wrk, or
 // autocannon where wrk is not installed) for alternating rounds, each run on a private Redis of its
 // own; the receiver with 1,000 bots against the 1-bot run; then the receiver at 64, 1,000 and 4,000
-// concurrent keep-alive connections (what hundreds of bots, each up to max_connections, open).
+// concurrent keep-alive connections (what hundreds of bots, each up to max_connections, open), with
+// the floor at the first and the last count beside it (how much of the drop the machine's).
 // Prints per-round rows (CPU per update first: it holds on a shared machine where requests/s
 // drifts), medians and the targets; checks that the queue holds exactly one entry per 200
 // answered, and exits non-zero when it does not (zero loss, zero doubles). A missed target is
@@ -698,20 +699,22 @@ export async function runBench(options, print = console.log) {
       ),
     targets: [{ path: '/hook', secret: SECRET }],
   };
+  /** @type {Subject} */
+  const floor = {
+    key: 'floor',
+    name: 'floor',
+    start: (port, redisUrl) =>
+      startServer(join(ROOT, 'bench/floor.mjs'), {
+        REDIS_URL: redisUrl,
+        REDIS_QUEUE_NAME: 'q',
+        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_PORT: String(port),
+      }),
+    targets: [{ path: '/hook', secret: SECRET }],
+  };
   /** @type {Subject[]} */
   const subjects = [
-    {
-      key: 'floor',
-      name: 'floor',
-      start: (port, redisUrl) =>
-        startServer(join(ROOT, 'bench/floor.mjs'), {
-          REDIS_URL: redisUrl,
-          REDIS_QUEUE_NAME: 'q',
-          WEBHOOK_SECRET: SECRET,
-          WEBHOOK_PORT: String(port),
-        }),
-      targets: [{ path: '/hook', secret: SECRET }],
-    },
+    floor,
     receiver,
     // The peers next to the receiver, so that each ratio compares runs a minute apart at most.
     { key: 'grammy', name: 'grammY', ...peer('grammy.mjs', '600002:bench') },
@@ -752,6 +755,10 @@ export async function runBench(options, print = console.log) {
     );
     return false;
   });
+  // The floor at the first and the last count only: enough to tell the machine's share of the drop.
+  const floorCounts = [...new Set([scaleCounts[0], scaleCounts[scaleCounts.length - 1]])].filter(
+    (count) => count !== undefined,
+  );
 
   print(
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${new Date().toISOString()}`,
@@ -848,18 +855,27 @@ export async function runBench(options, print = console.log) {
     }
     if (selected('scale') && scaleCounts.length) {
       print(
-        `\nConnection scale: the receiver at ${scaleCounts.join(', ')} concurrent keep-alive connections, a new process and Redis for each run:`,
+        `\nConnection scale: the receiver at ${scaleCounts.join(', ')} concurrent keep-alive connections, and the floor at ${floorCounts.join(' and ')} beside it (what the same machine and generator allow a bare handler), a new process and Redis for each run:`,
       );
       print(
-        '| round | connections | req/s | p50 ms | p99 ms | peak RSS MB | CPU µs/update | Redis µs/update | non-2xx | socket errors | queue check |',
+        '| round | subject | connections | req/s | p50 ms | p99 ms | peak RSS MB | CPU µs/update | Redis µs/update | non-2xx | socket errors | queue check |',
       );
-      print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+      print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+      /** @type {[Subject, number][]} */
+      const runs = scaleCounts.flatMap((count) =>
+        floorCounts.includes(count)
+          ? /** @type {[Subject, number][]} */ ([
+              [receiver, count],
+              [floor, count],
+            ])
+          : /** @type {[Subject, number][]} */ ([[receiver, count]]),
+      );
       for (let round = 1; round <= options.rounds; round++) {
-        for (const count of round % 2 ? scaleCounts : [...scaleCounts].reverse()) {
-          const row = await measure(receiver, round, count);
+        for (const [subject, count] of round % 2 ? runs : [...runs].reverse()) {
+          const row = await measure(subject, round, count);
           scaleRows.push(row);
           print(
-            `| ${row.round} | ${count} | ${Math.round(row.rps)} | ${cell(row.p50)} | ${cell(row.p99)} | ${cell(row.rss, 0)} | ${cell(row.cpu)} | ${cell(row.brokerCpu)} | ${row.non2xx} | ${row.socketErrors} | ${row.check} |`,
+            `| ${row.round} | ${row.subject} | ${count} | ${Math.round(row.rps)} | ${cell(row.p50)} | ${cell(row.p99)} | ${cell(row.rss, 0)} | ${cell(row.cpu)} | ${cell(row.brokerCpu)} | ${row.non2xx} | ${row.socketErrors} | ${row.check} |`,
           );
         }
       }
@@ -925,7 +941,10 @@ export async function runBench(options, print = console.log) {
   // The counts asked for: one left out (too few open files) is "not run", not replaced by another.
   const base = options.scale[0] ?? NaN;
   const top = options.scale[options.scale.length - 1] ?? NaN;
-  const at = (/** @type {number} */ count) => (/** @type {Row} */ r) => r.connections === count;
+  const at =
+    (/** @type {number} */ count, subject = 'receiver') =>
+    (/** @type {Row} */ r) =>
+      r.connections === count && r.subject === subject;
   const topRows = scaleRows.filter(at(top));
   const sum = (/** @type {number[]} */ xs) => (xs.length ? xs.reduce((x, y) => x + y, 0) : NaN);
   const maxOf = (/** @type {number[]} */ xs) => (xs.length ? Math.max(...xs) : NaN);
@@ -986,16 +1005,23 @@ export async function runBench(options, print = console.log) {
     );
   if (scaleRows.length) {
     print(
-      `\nConnection scale, medians (errors summed over rounds):\n| connections | req/s | vs ${base} | p99 ms | peak RSS MB | CPU µs/update | non-2xx | socket errors | lost or doubled |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+      `\nConnection scale, medians (errors summed over rounds; "vs ${base}" is each subject against itself at ${base}):\n| subject | connections | req/s | vs ${base} | p99 ms | peak RSS MB | CPU µs/update | non-2xx | socket errors | lost or doubled |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
     );
-    for (const count of scaleCounts) {
-      const list = scaleRows.filter(at(count));
-      const m = (/** @type {keyof Row} */ key) => median(of(list, () => true, key));
-      const vs = median(roundRatios(scaleRows, at(count), at(base), 'rps'));
-      print(
-        `| ${count} | ${Math.round(m('rps'))} | ${cell(vs, 2)} | ${cell(m('p99'))} | ${cell(maxOf(of(list, () => true, 'rss')), 0)} | ${cell(m('cpu'))} | ${sum(of(list, () => true, 'non2xx'))} | ${sum(of(list, () => true, 'socketErrors'))} | ${list.every((r) => r.ok) ? 'none' : 'SOME'} |`,
-      );
-    }
+    for (const subject of ['receiver', 'floor'])
+      for (const count of scaleCounts) {
+        const list = scaleRows.filter(at(count, subject));
+        if (!list.length) continue;
+        const m = (/** @type {keyof Row} */ key) => median(of(list, () => true, key));
+        const vs = median(roundRatios(scaleRows, at(count, subject), at(base, subject), 'rps'));
+        print(
+          `| ${subject} | ${count} | ${Math.round(m('rps'))} | ${cell(vs, 2)} | ${cell(m('p99'))} | ${cell(maxOf(of(list, () => true, 'rss')), 0)} | ${cell(m('cpu'))} | ${sum(of(list, () => true, 'non2xx'))} | ${sum(of(list, () => true, 'socketErrors'))} | ${list.every((r) => r.ok) ? 'none' : 'SOME'} |`,
+        );
+      }
+    const floorRatio = median(roundRatios(scaleRows, at(top, 'floor'), at(base, 'floor'), 'rps'));
+    const overFloor = median(roundRatios(scaleRows, at(top), at(top, 'floor'), 'rps'));
+    print(
+      `At ${top} connections the floor kept ${cell(floorRatio, 2)} of its ${base}-connection req/s and the receiver ${cell(scaleRatio, 2)}; the receiver ran at ${cell(overFloor, 2)}× the floor's req/s there.`,
+    );
   }
   print(
     '\nTargets (ratios: median over rounds of the ratio within each round, or the worst round where it says so):',

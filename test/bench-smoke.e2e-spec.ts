@@ -24,11 +24,18 @@ describe('benchmark (smoke)', () => {
     // round | subject | CPU µs/update | broker µs/update | req/s | ...
     for (const subject of ['floor', 'receiver', 'receiver 50 bots', 'grammY', 'Telegraf'])
       expect(output).toMatch(new RegExp(`\\| 1 \\| ${subject} \\| \\d+\\.\\d \\| \\d+\\.\\d \\| \\d+ \\|`));
-    // round | connections | req/s | p50 | p99 | peak RSS | CPU | Redis | non-2xx | socket errors | check
-    for (const connections of [4, 16, 64])
-      expect(output).toMatch(
-        new RegExp(`\\| 1 \\| ${connections} \\| \\d+ \\|( [\\d.]+ \\|){5} 0 \\| 0 \\| ok \\(\\d+\\) \\|`),
+    // round | subject | connections | req/s | p50 | p99 | peak RSS | CPU | Redis | non-2xx | socket errors | check
+    const scaleRow = (subject: string, connections: number): RegExp =>
+      new RegExp(
+        `\\| 1 \\| ${subject} \\| ${connections} \\| \\d+ \\|( [\\d.]+ \\|){5} 0 \\| 0 \\| ok \\(\\d+\\) \\|`,
       );
+    for (const connections of [4, 16, 64]) expect(output).toMatch(scaleRow('receiver', connections));
+    // The floor at the first and last count, beside the receiver.
+    for (const connections of [4, 64]) expect(output).toMatch(scaleRow('floor', connections));
+    expect(output).not.toMatch(scaleRow('floor', 16));
+    expect(output).toMatch(
+      /At 64 connections the floor kept [\d.]+ of its 4-connection req\/s and the receiver [\d.]+; the receiver ran at [\d.]+× the floor's req\/s there\./,
+    );
     for (const target of [
       'receiver/floor CPU µs per update',
       'receiver/grammY requests/s, worst round',
