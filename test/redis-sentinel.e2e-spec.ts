@@ -3,7 +3,8 @@
  * load (several thousand updates, 10% redeliveries). With REDIS_WAIT_REPLICAS=1 every update
  * answered 200 is on the promoted master's list exactly once, no request waits past
  * PUBLISH_TIMEOUT_MS, readiness names the master while it is gone, and the service follows the
- * promotion by itself. The same run with REDIS_WAIT_REPLICAS=0 reports what it loses.
+ * promotion by itself. The same run with REDIS_WAIT_REPLICAS=0 reports what it loses. Closing the
+ * app closes its connections to the sentinels too.
  */
 import { Redis } from 'ioredis';
 import { startApp, type TestApp } from './support/app.js';
@@ -113,6 +114,48 @@ describe('Redis Sentinel failover', () => {
     );
   });
 
+  it('closes every connection to the sentinels with the app, its failover subscriptions included', async () => {
+    const group = await startSentinelGroup({ replicas: 1, sentinels: 3 });
+    try {
+      const sut = await startApp({
+        TELEGRAM_TOKEN: TOKEN,
+        TELEGRAM_API_URL: api.url,
+        TELEGRAM_SET_WEBHOOK: 'false',
+        TELEGRAM_DELETE_WEBHOOK: 'false',
+        WEBHOOK_ENDPOINT: 'hook',
+        WEBHOOK_SECRET: SECRET,
+        REDIS_SENTINELS: group.sentinelList,
+        REDIS_SENTINEL_MASTER: group.masterName,
+        REDIS_QUEUE_NAME: QUEUE,
+      });
+      let closed = false;
+      try {
+        expect((await sut.app.inject({ method: 'GET', url: '/status' })).statusCode).toBe(200);
+        // The connection subscribes to +switch-master on every sentinel, to follow a promotion at once.
+        await waitUntil(
+          async () => (await subscribers(group)).every((n) => n === 1),
+          10_000,
+          50,
+          'a +switch-master subscription on every sentinel',
+        );
+        await sut.close();
+        closed = true;
+        // Those subscriptions kept a process that closed the app from exiting (sockets to live
+        // sentinels; once they stop, a reconnect timer every minute).
+        await waitUntil(
+          async () => (await subscribers(group)).every((n) => n === 0),
+          10_000,
+          50,
+          'no subscription left on the sentinels after close',
+        );
+      } finally {
+        if (!closed) await sut.close();
+      }
+    } finally {
+      for (const broker of [...group.sentinels, group.master, ...group.replicas]) await broker.stop();
+    }
+  });
+
   it('REDIS_WAIT_REPLICAS=0: reports what a failover loses of the updates answered 200', async () => {
     const { result, stored } = await failover(0);
     const check = storedVersusAcked(stored, result.acked.keys());
@@ -124,3 +167,18 @@ describe('Redis Sentinel failover', () => {
     expect(result.acked.size).toBeGreaterThan(0);
   });
 });
+
+/** Per sentinel, its clients subscribed to a channel (CLIENT LIST's `sub=`). */
+async function subscribers(group: SentinelGroup): Promise<number[]> {
+  return Promise.all(
+    group.sentinels.map(async (sentinel) => {
+      const client = new Redis({ port: sentinel.port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+      try {
+        const list = (await client.call('CLIENT', 'LIST')) as string;
+        return list.split('\n').filter((line) => /\bsub=[1-9]/.test(line)).length;
+      } finally {
+        client.disconnect();
+      }
+    }),
+  );
+}

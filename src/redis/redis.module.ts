@@ -132,7 +132,11 @@ class RedisCloser implements OnApplicationShutdown {
   constructor(@Inject(REDIS_CONNECTION) private readonly redis: RedisConnection) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.redis.quit().catch(() => undefined);
+    // quit() ends the connection to Redis but not, in Sentinel mode, ioredis's subscriptions to
+    // every sentinel (failoverDetector), which kept a process that closed the app from exiting:
+    // disconnect() closes those too, and anything quit() could not.
+    this.redis.disconnect();
   }
 }
 
