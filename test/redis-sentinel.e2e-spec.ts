@@ -36,20 +36,27 @@ describe('Redis Sentinel failover', () => {
     promotedPort: number;
   }
 
+  /** The service on the group's sentinels, one bot, its webhook left alone. */
+  function sentinelEnv(group: SentinelGroup): Record<string, string> {
+    return {
+      TELEGRAM_TOKEN: TOKEN,
+      TELEGRAM_API_URL: api.url,
+      TELEGRAM_SET_WEBHOOK: 'false',
+      TELEGRAM_DELETE_WEBHOOK: 'false',
+      WEBHOOK_ENDPOINT: 'hook',
+      WEBHOOK_SECRET: SECRET,
+      REDIS_SENTINELS: group.sentinelList,
+      REDIS_SENTINEL_MASTER: group.masterName,
+      REDIS_QUEUE_NAME: QUEUE,
+    };
+  }
+
   /** Loads the service, kills the master once a tenth is stored, brings it back as a replica. */
   async function failover(waitReplicas: number): Promise<Outcome> {
     const group: SentinelGroup = await startSentinelGroup({ replicas: 1, sentinels: 3, downAfterMs: 1000 });
     const sut: TestApp = await startApp(
       {
-        TELEGRAM_TOKEN: TOKEN,
-        TELEGRAM_API_URL: api.url,
-        TELEGRAM_SET_WEBHOOK: 'false',
-        TELEGRAM_DELETE_WEBHOOK: 'false',
-        WEBHOOK_ENDPOINT: 'hook',
-        WEBHOOK_SECRET: SECRET,
-        REDIS_SENTINELS: group.sentinelList,
-        REDIS_SENTINEL_MASTER: group.masterName,
-        REDIS_QUEUE_NAME: QUEUE,
+        ...sentinelEnv(group),
         REDIS_WAIT_REPLICAS: String(waitReplicas),
         PUBLISH_TIMEOUT_MS: String(PUBLISH_TIMEOUT_MS),
       },
@@ -117,17 +124,7 @@ describe('Redis Sentinel failover', () => {
   it('closes every connection to the sentinels with the app, its failover subscriptions included', async () => {
     const group = await startSentinelGroup({ replicas: 1, sentinels: 3 });
     try {
-      const sut = await startApp({
-        TELEGRAM_TOKEN: TOKEN,
-        TELEGRAM_API_URL: api.url,
-        TELEGRAM_SET_WEBHOOK: 'false',
-        TELEGRAM_DELETE_WEBHOOK: 'false',
-        WEBHOOK_ENDPOINT: 'hook',
-        WEBHOOK_SECRET: SECRET,
-        REDIS_SENTINELS: group.sentinelList,
-        REDIS_SENTINEL_MASTER: group.masterName,
-        REDIS_QUEUE_NAME: QUEUE,
-      });
+      const sut = await startApp(sentinelEnv(group));
       let closed = false;
       try {
         expect((await sut.app.inject({ method: 'GET', url: '/status' })).statusCode).toBe(200);
