@@ -65,9 +65,10 @@ export class TelegramSender {
   private readonly aborts = new Set<() => void>();
   /** Pumps of the running send() calls: a finished request lets any of them start the next one. */
   private readonly pumps = new Set<() => void>();
-  /** Requests in flight over all send() calls, so concurrent calls share the `connections` limit. */
-  private inFlight = 0;
-  /** The requests in flight, each settled once its answer is counted in `answered`. */
+  /**
+   * Requests in flight over all send() calls (concurrent calls share the `connections` limit), each
+   * settled once its answer is counted in `answered`.
+   */
   private readonly unanswered = new Set<Promise<void>>();
   private closed = false;
   /**
@@ -154,7 +155,7 @@ export class TelegramSender {
       };
 
       const pump = (): void => {
-        while (this.inFlight < this.connections) {
+        while (this.unanswered.size < this.connections) {
           const delivery = ready.shift();
           if (delivery === undefined) return;
           // Queued behind a full set of connections past the deadline: Telegram would have dropped it.
@@ -162,11 +163,9 @@ export class TelegramSender {
             finish(delivery, false);
             continue;
           }
-          this.inFlight += 1;
           delivery.attempts += 1;
           result.attempts += 1;
           const answer = this.attempt(delivery.body).then((outcome) => {
-            this.inFlight -= 1;
             this.unanswered.delete(answer);
             const key = 'status' in outcome ? outcome.status : 'error';
             result.statusCounts[key] = (result.statusCounts[key] ?? 0) + 1;
