@@ -98,7 +98,7 @@ describe('Redis Sentinel failover', () => {
     } finally {
       await sender.close();
       await sut.close();
-      for (const broker of [...group.sentinels, group.master, ...group.replicas]) await broker.stop();
+      await group.stop();
     }
   }
 
@@ -149,7 +149,7 @@ describe('Redis Sentinel failover', () => {
         if (!closed) await sut.close();
       }
     } finally {
-      for (const broker of [...group.sentinels, group.master, ...group.replicas]) await broker.stop();
+      await group.stop();
     }
   });
 

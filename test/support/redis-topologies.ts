@@ -86,6 +86,8 @@ export interface SentinelGroup extends ReplicatedRedis {
   sentinelList: string;
   /** The master's port as the sentinels name it now. */
   currentMasterPort(): Promise<number>;
+  /** Stops the sentinels, then the master and the replicas. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -165,6 +167,9 @@ export async function startSentinelGroup(
         }
       }
       throw new Error('no sentinel answered');
+    },
+    async stop() {
+      for (const broker of [...sentinels, master, ...replicas]) await broker.stop();
     },
   };
 }
