@@ -861,14 +861,10 @@ export async function runBench(options, print = console.log) {
         '| round | subject | connections | req/s | p50 ms | p99 ms | peak RSS MB | CPU µs/update | Redis µs/update | non-2xx | socket errors | queue check |',
       );
       print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-      /** @type {[Subject, number][]} */
       const runs = scaleCounts.flatMap((count) =>
-        floorCounts.includes(count)
-          ? /** @type {[Subject, number][]} */ ([
-              [receiver, count],
-              [floor, count],
-            ])
-          : /** @type {[Subject, number][]} */ ([[receiver, count]]),
+        (floorCounts.includes(count) ? [receiver, floor] : [receiver]).map(
+          (subject) => /** @type {[Subject, number]} */ ([subject, count]),
+        ),
       );
       for (let round = 1; round <= options.rounds; round++) {
         for (const [subject, count] of round % 2 ? runs : [...runs].reverse()) {
@@ -942,7 +938,7 @@ export async function runBench(options, print = console.log) {
   const base = options.scale[0] ?? NaN;
   const top = options.scale[options.scale.length - 1] ?? NaN;
   const at =
-    (/** @type {number} */ count, subject = 'receiver') =>
+    (/** @type {number} */ count, subject = receiver.name) =>
     (/** @type {Row} */ r) =>
       r.connections === count && r.subject === subject;
   const topRows = scaleRows.filter(at(top));
@@ -1007,7 +1003,7 @@ export async function runBench(options, print = console.log) {
     print(
       `\nConnection scale, medians (errors summed over rounds; "vs ${base}" is each subject against itself at ${base}):\n| subject | connections | req/s | vs ${base} | p99 ms | peak RSS MB | CPU µs/update | non-2xx | socket errors | lost or doubled |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
     );
-    for (const subject of ['receiver', 'floor'])
+    for (const subject of [receiver.name, floor.name])
       for (const count of scaleCounts) {
         const list = scaleRows.filter(at(count, subject));
         if (!list.length) continue;
@@ -1017,8 +1013,8 @@ export async function runBench(options, print = console.log) {
           `| ${subject} | ${count} | ${Math.round(m('rps'))} | ${cell(vs, 2)} | ${cell(m('p99'))} | ${cell(maxOf(of(list, () => true, 'rss')), 0)} | ${cell(m('cpu'))} | ${sum(of(list, () => true, 'non2xx'))} | ${sum(of(list, () => true, 'socketErrors'))} | ${list.every((r) => r.ok) ? 'none' : 'SOME'} |`,
         );
       }
-    const floorRatio = median(roundRatios(scaleRows, at(top, 'floor'), at(base, 'floor'), 'rps'));
-    const overFloor = median(roundRatios(scaleRows, at(top), at(top, 'floor'), 'rps'));
+    const floorRatio = median(roundRatios(scaleRows, at(top, floor.name), at(base, floor.name), 'rps'));
+    const overFloor = median(roundRatios(scaleRows, at(top), at(top, floor.name), 'rps'));
     print(
       `At ${top} connections the floor kept ${cell(floorRatio, 2)} of its ${base}-connection req/s and the receiver ${cell(scaleRatio, 2)}; the receiver ran at ${cell(overFloor, 2)}× the floor's req/s there.`,
     );
